@@ -1,0 +1,75 @@
+"""Command line: ``cds assess FILE [--json] [--as-of DATE]`` and ``cds demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from cds.errors import InputError
+
+DEMO_FIXTURE = "demo-patient.json"
+
+
+def parse_as_of(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def read_json(path: Path) -> object:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not JSON: {exc}") from exc
+
+
+def run_assess(path: Path, as_of: date, as_json: bool) -> str:
+    from cds.pipeline import assess_document
+    from cds.report.text import to_text
+
+    result = assess_document(read_json(path), as_of)
+    if as_json:
+        return json.dumps(result, indent=2, ensure_ascii=False)
+    return to_text(result)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cds", description="HCC clinical decision support")
+    sub = parser.add_subparsers(dest="command", required=True)
+    assess = sub.add_parser("assess", help="assess a FHIR Bundle or CDS Hooks request")
+    assess.add_argument("file", type=Path)
+    assess.add_argument("--json", action="store_true", help="print the assessment as JSON")
+    assess.add_argument("--as-of", type=parse_as_of, default=None,
+                        help="assessment date (default: today)")
+    demo = sub.add_parser("demo", help="assess the built-in demo patient")
+    demo.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from cds.paths import data_dir
+
+            path = data_dir("fhir_fixtures") / DEMO_FIXTURE
+            expected = json.loads(path.with_suffix(".expected.json").read_text())
+            print(run_assess(path, date.fromisoformat(expected["as_of"]), args.json))
+            return 0
+        print(run_assess(args.file, args.as_of or date.today(), args.json))
+        return 0
+    except InputError as exc:
+        print(f"cds: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""One patient's complete assessment: every score, stage, criterion and the recommendation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from cds.clinical import nct00919009
+from cds.clinical.albi import Albi, score_albi
+from cds.clinical.bclc import Bclc, stage_bclc
+from cds.clinical.child_pugh import ChildPugh, score_child_pugh
+from cds.clinical.eligibility import Context, Eligibility, evaluate
+from cds.clinical.inputs import PatientInputs
+from cds.clinical.peng import PengPopulation, peng_population
+from cds.clinical.recommendation import Recommendation, recommend
+from cds.clinical.tnm import Ajcc8, Muicc, stage_ajcc8, stage_muicc
+
+# clinical.md §4: the ULN used when a result has no reference range (canonical units).
+DEFAULT_ULN = {"ast": 40.0, "alt": 40.0, "creatinine": 1.2}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tunable limits of the assessment (clinical defaults from clinical.md §4)."""
+
+    trial_lab_window_days: int = nct00919009.LAB_WINDOW_DAYS
+    default_uln: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ULN))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything the service computed for one patient on one date."""
+
+    as_of: date
+    inputs: PatientInputs
+    child_pugh: ChildPugh
+    albi: Albi
+    bclc: Bclc
+    ajcc8: Ajcc8
+    muicc: Muicc
+    eligibility: Eligibility
+    peng: PengPopulation
+    recommendation: Recommendation
+
+    @property
+    def has_hcc(self) -> bool:
+        return self.inputs.hcc is not None
+
+
+def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None) -> Assessment:
+    """Compute the whole assessment of a patient on ``as_of``."""
+    settings = settings or Settings()
+    cp = score_child_pugh(inputs, as_of)
+    bclc = stage_bclc(inputs.tumour, inputs.ecog, cp)
+    muicc = stage_muicc(inputs.tumour)
+    ctx = Context(inputs, as_of, cp, muicc, settings.trial_lab_window_days, settings.default_uln)
+    trial = evaluate(nct00919009.TRIAL_ID, nct00919009.CRITERIA, ctx)
+    peng = peng_population(inputs, bclc, cp)
+    return Assessment(
+        as_of=as_of,
+        inputs=inputs,
+        child_pugh=cp,
+        albi=score_albi(inputs.labs, as_of),
+        bclc=bclc,
+        ajcc8=stage_ajcc8(inputs.tumour),
+        muicc=muicc,
+        eligibility=trial,
+        peng=peng,
+        recommendation=recommend(inputs.hcc is not None, bclc, cp, inputs.tumour, peng.status,
+                                 peng.missing, trial),
+    )

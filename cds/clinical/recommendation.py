@@ -1,0 +1,119 @@
+"""The treatment recommendation of clinical.md §4: TACE alone, TACE plus sorafenib, or neither.
+
+When the patient has no HCC → not applicable. When a contraindication is known (BCLC C or D,
+Child-Pugh ≥ 8, main portal vein invasion, extrahepatic spread) → no TACE, with the reasons. When an
+unknown could change the answer → insufficient data, listing what to obtain. BCLC 0/A → no TACE
+(ablation, resection or transplant come first); B3 (infiltrative) → no TACE (systemic therapy).
+Then, for BCLC B: the Peng 2024 population → TACE plus sorafenib (TACE alone the alternative);
+all NCT00919009 criteria met → TACE alone, with TACE plus sorafenib offered as the protocol option;
+otherwise TACE alone. The combination is never the default outside Peng's population: four
+randomised trials in unselected patients found no overall-survival benefit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cds.clinical.bclc import Bclc
+from cds.clinical.child_pugh import ChildPugh
+from cds.clinical.eligibility import Eligibility
+from cds.clinical.evidence import Status
+from cds.clinical.inputs import Tumour
+from cds.clinical.tumour import extrahepatic_spread, main_vessel_invasion
+
+TACE_PLUS_SORAFENIB = "tace_plus_sorafenib"
+TACE = "tace"
+NO_TACE = "no_tace"
+INSUFFICIENT_DATA = "insufficient_data"
+NOT_APPLICABLE = "not_applicable"
+
+MAX_CHILD_PUGH_FOR_TACE = 7  # clinical.md §4: Child-Pugh ≥ 8 → no TACE suggestion
+
+# Evidence ids; the text for each lives in cards/evidence.json.
+NEGATIVE_TRIALS = ("SPACE", "TACE-2", "POST-TACE", "TACTICS", "META-2017")
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The option, why, what it rests on, the alternatives offered and what is missing."""
+
+    option: str
+    reasons: tuple[str, ...]
+    evidence: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    protocol_option: bool = False  # TACE + sorafenib offered as the NCT00919009 protocol option
+
+
+def contraindications(bclc: Bclc, cp: ChildPugh, tumour: Tumour) -> list[str]:
+    """Known reasons not to suggest TACE (each one decided by the documentation)."""
+    reasons = []
+    if bclc.stage in ("C", "D"):
+        why = f" ({', '.join(bclc.reasons)})" if bclc.reasons else ""
+        reasons.append(f"BCLC stage {bclc.stage}{why}")
+    if cp.score_range[0] > MAX_CHILD_PUGH_FOR_TACE:
+        reasons.append(f"Child-Pugh score {cp.score_range[0]} or more (≥ 8)")
+    if main_vessel_invasion(tumour):
+        reasons.append("main portal vein or IVC invasion")
+    if extrahepatic_spread(tumour):
+        reasons.append("extrahepatic spread")
+    return reasons
+
+
+def open_questions(bclc: Bclc, cp: ChildPugh, tumour: Tumour) -> list[str]:
+    """Unknowns that could still change the suggestion."""
+    missing = []
+    if bclc.stage is None:
+        missing.append("BCLC stage: " + (", ".join(bclc.missing) or "undetermined"))
+    low, high = cp.score_range
+    if low <= MAX_CHILD_PUGH_FOR_TACE < high:
+        missing.append(f"Child-Pugh score {low}–{high}: " + ", ".join(cp.missing))
+    if main_vessel_invasion(tumour) is None:
+        missing.append("portal-vein and hepatic-vein invasion (main portal vein / IVC)")
+    if extrahepatic_spread(tumour) is None:
+        missing.append("extrahepatic spread (regional nodes N, distant metastasis M)")
+    return missing
+
+
+def recommend(
+    has_hcc: bool, bclc: Bclc, cp: ChildPugh, tumour: Tumour, peng: Status,
+    peng_missing: tuple[str, ...], trial: Eligibility,
+) -> Recommendation:
+    """Decide the suggestion from the stage, liver function, Peng population and trial status."""
+    if not has_hcc:
+        return Recommendation(NOT_APPLICABLE, ("no active hepatocellular carcinoma coded",))
+    contra = contraindications(bclc, cp, tumour)
+    if contra:
+        return Recommendation(NO_TACE, tuple(contra), NEGATIVE_TRIALS)
+    missing = open_questions(bclc, cp, tumour)
+    if missing:
+        return Recommendation(INSUFFICIENT_DATA, ("data that could change the suggestion is "
+                                                  "missing or stale",), missing=tuple(missing))
+    if bclc.stage in ("0", "A"):
+        return Recommendation(NO_TACE, (f"BCLC stage {bclc.stage}: ablation, resection or "
+                                        "transplantation come first",), ("BCLC-2022",))
+    if bclc.substage == "B3":
+        return Recommendation(NO_TACE, ("BCLC B3 (diffuse, infiltrative): systemic therapy",),
+                              ("BCLC-2022",))
+    if peng is Status.UNKNOWN:
+        return Recommendation(INSUFFICIENT_DATA, ("prior hepatectomy documented: whether the "
+                                                  "Peng 2024 population applies is unknown",),
+                              missing=peng_missing)
+    if peng is Status.MET:
+        return Recommendation(
+            TACE_PLUS_SORAFENIB,
+            ("recurrent intermediate-stage HCC after R0 hepatectomy with microvascular invasion: "
+             "the Peng 2024 population",),
+            ("PENG-2024", "NCT00919009"), (TACE,))
+    if trial.status == "eligible":
+        return Recommendation(
+            TACE, ("BCLC B with preserved liver function: TACE is the guideline standard",
+                   "all NCT00919009 criteria met: TACE plus sorafenib may be offered as the "
+                   "protocol option (single-arm phase 2 evidence)"),
+            ("BCLC-2022", "NCT00919009", *NEGATIVE_TRIALS), (TACE_PLUS_SORAFENIB,),
+            protocol_option=True)
+    return Recommendation(
+        TACE, ("BCLC B with preserved liver function: TACE is the guideline standard",
+               "TACE plus sorafenib is not suggested: randomised trials in unselected patients "
+               "found no overall-survival benefit"),
+        ("BCLC-2022", *NEGATIVE_TRIALS))

@@ -1,0 +1,114 @@
+"""Every code the service reads, in one place (docs/input-profile.md explains each).
+
+Codes marked ⚠️ in ../shared/reference/clinical.md or docs/research-findings.md are not yet
+confirmed against a terminology server; keep corrections here.
+"""
+
+from __future__ import annotations
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+UCUM = "http://unitsofmeasure.org"
+AJCC = "http://cancerstaging.org"
+HCC_CDS = "https://hcc-cds.example/fhir/CodeSystem/hcc"
+
+Code = tuple[str, str]  # (system, code)
+
+
+def loinc(*codes: str) -> frozenset[Code]:
+    return frozenset((LOINC, c) for c in codes)
+
+
+def snomed(*codes: str) -> frozenset[Code]:
+    return frozenset((SNOMED, c) for c in codes)
+
+
+def icd10(*codes: str) -> frozenset[Code]:
+    """The same code in WHO ICD-10 and ICD-10-CM."""
+    return frozenset((system, c) for c in codes for system in (ICD10, ICD10CM))
+
+
+def project(*codes: str) -> frozenset[Code]:
+    return frozenset((HCC_CDS, c) for c in codes)
+
+
+# Laboratory analytes → LOINC codes (clinical.md §2.1).
+LAB_CODES: dict[str, frozenset[Code]] = {
+    "bilirubin": loinc("1975-2", "14631-6"),
+    "albumin": loinc("1751-7", "61151-7", "61152-5"),
+    "inr": loinc("6301-6", "34714-6", "46418-0", "38875-1"),
+    "platelets": loinc("777-3", "26515-7"),
+    "anc": loinc("751-8", "753-4", "26499-4"),
+    "haemoglobin": loinc("718-7"),
+    "ast": loinc("1920-8"),
+    "alt": loinc("1742-6"),
+    "creatinine": loinc("2160-0", "14682-9"),
+    "afp": loinc("1834-1"),
+}
+
+ECOG = loinc("89247-1")
+# LOINC answer list LL529-9; LA4489-6 ("unknown") is deliberately absent.
+ECOG_ANSWERS = {"LA9622-7": 0, "LA9623-5": 1, "LA9624-3": 2, "LA9625-0": 3, "LA9626-8": 4,
+                "LA9627-6": 5}
+
+TUMOUR_SIZE = loinc("33728-7", "21889-1")
+TUMOUR_MAX_DIMENSION = (LOINC, "33728-7")
+AJCC_T = loinc("21905-5", "21899-0")
+AJCC_N = loinc("21906-3", "21900-6")
+AJCC_M = loinc("21907-1", "21901-4")
+
+# Project findings (docs/input-profile.md, "Tumour burden and staging").
+NODULE_COUNT = (HCC_CDS, "nodule-count")
+PORTAL_VEIN_INVASION = (HCC_CDS, "portal-vein-invasion")
+HEPATIC_VEIN_INVASION = (HCC_CDS, "hepatic-vein-invasion")
+BILE_DUCT_INVASION = (HCC_CDS, "bile-duct-invasion")
+MICROVASCULAR_INVASION = (HCC_CDS, "microvascular-invasion")
+ADJACENT_ORGAN_INVASION = (HCC_CDS, "adjacent-organ-invasion")
+REGIONAL_NODE_METASTASIS = (HCC_CDS, "regional-node-metastasis")
+EXTRAHEPATIC_METASTASIS = (HCC_CDS, "extrahepatic-metastasis")
+TUMOUR_PATTERN = (HCC_CDS, "tumour-pattern")
+WITHIN_TRANSPLANT_CRITERIA = (HCC_CDS, "within-extended-transplant-criteria")
+RESECTION_MARGIN = (HCC_CDS, "resection-margin")
+HCC_RECURRENCE = (HCC_CDS, "hcc-recurrence")
+
+VP_GRADES = {f"vp{i}": i for i in range(5)}
+VV_GRADES = {f"vv{i}": i for i in range(4)}
+MARGINS = {"r0": "R0", "r1": "R1", "r2": "R2"}
+PATTERNS = {"well-defined": "well-defined", "infiltrative": "infiltrative"}
+
+# Conditions (clinical.md §2.3 and §5).
+HCC = snomed("25370001", "109841003") | icd10("C22.0")
+ASCITES = snomed("389026000") | icd10("R18", "R18.0", "R18.8", "K70.31")
+ENCEPHALOPATHY = snomed("13920009") | icd10("K76.82", "K72.90", "K72.91")
+# PBC 31712002 ✅ code (name ⚠️); PSC 197441003 ✅ (docs/research-findings.md §2).
+CHOLESTATIC = snomed("31712002", "197441003") | icd10("K74.3", "K83.0", "K83.01")
+DISTANT_METASTASIS_CONDITIONS = snomed("128462008") | frozenset(
+    (system, prefix) for prefix in ("C78", "C79") for system in (ICD10, ICD10CM))
+NODAL_METASTASIS_CONDITIONS = frozenset((system, "C77") for system in (ICD10, ICD10CM))
+
+SEVERITY_MILD = snomed("255604002")
+SEVERITY_MODERATE_OR_SEVERE = snomed("6736007", "24484000")
+
+# Hepatectomy: no SNOMED code could be confirmed here (research §2), so the project code is the
+# documented one; add SNOMED codes once checked against a terminology server.
+HEPATECTOMY = project("hepatectomy")
+
+# NCT00919009 exclusions → Condition codes. ⚠️ codes are unconfirmed (clinical.md §2.3).
+EXCLUSION_CONDITIONS: dict[str, frozenset[Code]] = {
+    "variceal-bleeding": snomed("17709002") | icd10("I85.01", "I85.11"),
+    "hiv": snomed("86406008") | icd10("B20", "Z21"),
+    "dialysis": snomed("105502003") | icd10("Z99.2", "N18.6"),
+    "transplant-list": icd10("Z76.82"),  # ⚠️
+    "allograft": icd10("Z94.4"),
+    "seizure-disorder": snomed("84757009") | icd10("G40"),  # ⚠️ epilepsy
+    "heart-failure": snomed("42343007") | icd10("I50"),  # ⚠️ congestive heart failure
+    "coronary-disease": snomed("53741008") | icd10("I25", "I20"),  # ⚠️
+    "arrhythmia": snomed("698247007") | icd10("I49", "I48", "I47"),  # ⚠️
+    "bleeding-diathesis": snomed("64779008") | icd10("D68", "D69"),  # ⚠️
+    "other-cancer": frozenset(),  # see extract.other_cancer: any C code other than C22
+}
+
+# ICD-10 codes are matched on the code or any of its prefixes (C78 matches C78.0).
+PREFIX_MATCHED_SYSTEMS = (ICD10, ICD10CM)

@@ -1,0 +1,456 @@
+"""FHIR resources → the clinical core's typed inputs. The only module that knows FHIR shapes.
+
+For each input it selects the latest counting resource (docs/input-profile.md), validates that one
+resource with its FHIR model, converts its unit by UCUM, and records where the value came from.
+Anything unusable becomes an input with a problem, never a guessed value.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any, TypeVar
+
+from cds.clinical.evidence import Fact, Lab, Source
+from cds.clinical.inputs import (
+    GradedFinding,
+    HepaticVeinInvasion,
+    LiverLabs,
+    PatientInputs,
+    PortalInvasion,
+    Resection,
+    Severity,
+    Tumour,
+    TumourPattern,
+)
+from cds.fhir import codes
+from cds.fhir.codes import Code
+from cds.fhir.record import PatientRecord, Resource
+from cds.fhir.units import CANONICAL, UnitError, to_canonical, ucum_code
+from cds.fhir.validate import problem as validation_problem
+
+T = TypeVar("T")
+
+COUNTING_OBSERVATION_STATUS = {"final", "amended", "corrected"}
+NOT_COUNTING_CONDITION_CLINICAL = {"inactive", "resolved", "remission"}
+NOT_COUNTING_CONDITION_VERIFICATION = {"entered-in-error", "refuted"}
+RECURRENT_CLINICAL_STATUS = {"recurrence", "relapse"}
+
+
+# --- reading FHIR values ------------------------------------------------------------------------
+
+def codings(concept: Any) -> list[Code]:
+    """(system, code) pairs of a CodeableConcept; display text is never read."""
+    if not isinstance(concept, dict):
+        return []
+    return [(c.get("system"), c.get("code")) for c in concept.get("coding") or []
+            if isinstance(c, dict) and isinstance(c.get("code"), str)]
+
+
+def code_in(pair: Code, wanted: frozenset[Code]) -> bool:
+    """Exact match, or an ICD-10 code whose prefix is listed (``C78`` matches ``C78.0``)."""
+    if pair in wanted:
+        return True
+    system, code = pair
+    if system not in codes.PREFIX_MATCHED_SYSTEMS:
+        return False
+    return any((system, code[:n]) in wanted for n in range(3, len(code)))
+
+
+def concept_in(concept: Any, wanted: frozenset[Code]) -> bool:
+    return any(code_in(pair, wanted) for pair in codings(concept))
+
+
+def parse_date(value: Any) -> date | None:
+    """The calendar date of a FHIR date/dateTime/instant as written (no time-zone shift)."""
+    if not isinstance(value, str) or len(value) < 4:
+        return None
+    try:
+        if len(value) == 4:
+            return date(int(value), 1, 1)
+        if len(value) == 7:
+            return date(int(value[:4]), int(value[5:7]), 1)
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def observation_date(obs: Resource) -> date | None:
+    period = obs.get("effectivePeriod") if isinstance(obs.get("effectivePeriod"), dict) else {}
+    for value in (obs.get("effectiveDateTime"), period.get("start"), obs.get("effectiveInstant"),
+                  obs.get("issued")):
+        when = parse_date(value)
+        if when is not None:
+            return when
+    return None
+
+
+def condition_date(cond: Resource) -> date | None:
+    return parse_date(cond.get("onsetDateTime")) or parse_date(cond.get("recordedDate"))
+
+
+def ref(resource: Resource) -> str:
+    return f"{resource.get('resourceType')}/{resource.get('id', '?')}"
+
+
+def quantity_text(q: dict[str, Any]) -> str:
+    unit = q.get("code") or q.get("unit") or ""
+    return f"{q.get('comparator', '')}{q.get('value')} {unit}".strip()
+
+
+# --- selecting resources ------------------------------------------------------------------------
+
+class ObservationIndex:
+    """Counting Observations by (system, code), newest first, dated on or before ``as_of``."""
+
+    def __init__(self, observations: Iterable[Resource], as_of: date) -> None:
+        self.by_code: dict[Code, list[tuple[date, Resource]]] = defaultdict(list)
+        for obs in observations:
+            if obs.get("status") not in COUNTING_OBSERVATION_STATUS:
+                continue
+            when = observation_date(obs)
+            if when is None or when > as_of:
+                continue
+            for pair in set(codings(obs.get("code"))):
+                self.by_code[pair].append((when, obs))
+        for entries in self.by_code.values():
+            entries.sort(key=lambda e: e[0], reverse=True)
+
+    def latest(self, wanted: frozenset[Code]) -> tuple[date, Resource] | None:
+        found = [entry for pair in wanted for entry in self.by_code.get(pair, [])[:1]]
+        return max(found, key=lambda e: e[0]) if found else None
+
+
+def counting_conditions(record: PatientRecord) -> list[Resource]:
+    result = []
+    for cond in record.of_type("Condition"):
+        clinical = {c for _, c in codings(cond.get("clinicalStatus"))}
+        verification = {c for _, c in codings(cond.get("verificationStatus"))}
+        if clinical & NOT_COUNTING_CONDITION_CLINICAL:
+            continue
+        if verification & NOT_COUNTING_CONDITION_VERIFICATION:
+            continue
+        result.append(cond)
+    return result
+
+
+def latest_condition(conditions: list[Resource], wanted: frozenset[Code]) -> Resource | None:
+    found = [c for c in conditions if concept_in(c.get("code"), wanted)]
+    return max(found, key=lambda c: condition_date(c) or date.min) if found else None
+
+
+def condition_source(cond: Resource) -> Source:
+    shown = next((f"{s.rsplit('/', 1)[-1]} {c}" for s, c in codings(cond.get("code"))), "coded")
+    return Source(ref(cond), condition_date(cond), shown)
+
+
+# --- the extractor ------------------------------------------------------------------------------
+
+class Extractor:
+    """Builds :class:`PatientInputs` from one patient's record on an assessment date."""
+
+    def __init__(self, record: PatientRecord, as_of: date) -> None:
+        self.record = record
+        self.as_of = as_of
+        self.index = ObservationIndex(record.of_type("Observation"), as_of)
+        self.conditions = counting_conditions(record)
+        self.problems: list[str] = list(record.notes)
+
+    def valid(self, resource: Resource) -> bool:
+        """Validate a selected resource; an invalid one is reported and not used."""
+        issue = validation_problem(resource)
+        if issue:
+            self.problems.append(issue)
+        return issue is None
+
+    def lab(self, analyte: str) -> Lab | None:
+        hit = self.index.latest(codes.LAB_CODES[analyte])
+        if hit is None:
+            return None
+        when, obs = hit
+        source_id = ref(obs)
+        q = obs.get("valueQuantity")
+        canonical = CANONICAL[analyte].unit
+        if not self.valid(obs):
+            return Lab(None, canonical, Source(source_id, when, "invalid resource"),
+                       problem=f"{source_id} is not valid FHIR (see data problems)")
+        if not isinstance(q, dict) or not isinstance(q.get("value"), int | float):
+            return Lab(None, canonical, Source(source_id, when, "no numeric value"),
+                       problem="result has no numeric value")
+        source = Source(source_id, when, quantity_text(q))
+        if q.get("comparator"):
+            return Lab(None, canonical, source, problem=f"result is a bound ({quantity_text(q)})")
+        unit = ucum_code(q.get("code"), q.get("system"), q.get("unit"))
+        try:
+            value = to_canonical(float(q["value"]), unit, analyte)
+        except UnitError as exc:
+            return Lab(None, canonical, source, problem=str(exc))
+        uln = self.reference_high(obs, analyte)
+        return Lab(value, canonical, source, uln=uln, uln_assumed=uln is None)
+
+    @staticmethod
+    def reference_high(obs: Resource, analyte: str) -> float | None:
+        for rng in obs.get("referenceRange") or []:
+            high = rng.get("high") if isinstance(rng, dict) else None
+            if isinstance(high, dict) and isinstance(high.get("value"), int | float):
+                unit = ucum_code(high.get("code"), high.get("system"), high.get("unit"))
+                try:
+                    return to_canonical(float(high["value"]), unit, analyte)
+                except UnitError:
+                    return None
+        return None
+
+    def fact(self, wanted: frozenset[Code] | Code, read: Callable[[Resource], T | None]
+             ) -> Fact[T] | None:
+        """The latest Observation's value read by ``read``; ``None`` if absent or unreadable."""
+        wanted_set = wanted if isinstance(wanted, frozenset) else frozenset([wanted])
+        hit = self.index.latest(wanted_set)
+        if hit is None:
+            return None
+        when, obs = hit
+        if not self.valid(obs):
+            return None
+        value = read(obs)
+        if value is None:
+            self.problems.append(f"{ref(obs)}: value not understood")
+            return None
+        return Fact(value, Source(ref(obs), when, describe_value(obs)))
+
+    def labs(self) -> LiverLabs:
+        return LiverLabs(**{name: self.lab(name) for name in codes.LAB_CODES})
+
+    def graded(self, wanted: frozenset[Code]) -> GradedFinding:
+        found = [c for c in self.conditions if concept_in(c.get("code"), wanted)]
+        if not found:
+            return GradedFinding(Severity.NOT_DOCUMENTED)
+        worst = max(found, key=severity_rank)
+        return GradedFinding(severity_of(worst), condition_source(worst))
+
+    def condition(self, wanted: frozenset[Code]) -> Source | None:
+        """The latest counting Condition with one of the codes. A Condition that fails
+        validation still counts (a coded diagnosis is not dropped) and the problem is reported."""
+        cond = latest_condition(self.conditions, wanted)
+        if cond is None:
+            return None
+        self.valid(cond)
+        return condition_source(cond)
+
+    def tumour(self) -> Tumour:
+        nodes = self.fact(codes.AJCC_N, read_ajcc("N")) or self.fact(
+            codes.REGIONAL_NODE_METASTASIS, read_boolean)
+        mets = self.fact(codes.AJCC_M, read_ajcc("M")) or self.fact(
+            codes.EXTRAHEPATIC_METASTASIS, read_boolean)
+        # An active metastasis Condition is the current state, whatever an older staging said.
+        nodal = self.condition(codes.NODAL_METASTASIS_CONDITIONS)
+        distant = self.condition(codes.DISTANT_METASTASIS_CONDITIONS)
+        return Tumour(
+            nodule_count=self.fact(codes.NODULE_COUNT, read_positive_integer),
+            largest_cm=self.fact(codes.TUMOUR_SIZE, read_size_cm),
+            portal_invasion=self.fact(codes.PORTAL_VEIN_INVASION,
+                                      read_grade(codes.VP_GRADES, PortalInvasion)),
+            hepatic_vein_invasion=self.fact(codes.HEPATIC_VEIN_INVASION,
+                                            read_grade(codes.VV_GRADES, HepaticVeinInvasion)),
+            bile_duct_invasion=self.fact(codes.BILE_DUCT_INVASION, read_boolean),
+            microvascular_invasion=self.fact(codes.MICROVASCULAR_INVASION, read_boolean),
+            adjacent_organ_invasion=self.fact(codes.ADJACENT_ORGAN_INVASION, read_boolean),
+            regional_nodes=Fact(True, nodal) if nodal else nodes,
+            distant_metastasis=Fact(True, distant) if distant else mets,
+            pattern=self.fact(codes.TUMOUR_PATTERN, read_pattern),
+            within_transplant_criteria=self.fact(codes.WITHIN_TRANSPLANT_CRITERIA, read_boolean),
+            recorded_t=self.fact(codes.AJCC_T, read_ajcc_t),
+        )
+
+    def resection(self) -> Resection | None:
+        procedures = [p for p in self.record.of_type("Procedure")
+                      if p.get("status") == "completed" and concept_in(p.get("code"),
+                                                                       codes.HEPATECTOMY)]
+        dated = [(procedure_date(p), p) for p in procedures]
+        dated = [(d, p) for d, p in dated if d is None or d <= self.as_of]
+        if not dated:
+            return None
+        performed, proc = max(dated, key=lambda e: e[0] or date.min)
+        if not self.valid(proc):
+            return None
+        margin = self.fact(codes.RESECTION_MARGIN, read_margin)
+        return Resection(Source(ref(proc), performed, "hepatectomy"), performed, margin,
+                         self.recurrence_after(performed))
+
+    def recurrence_after(self, performed: date | None) -> Fact[bool] | None:
+        """Recurrence: a relapsed HCC Condition, an HCC coded after the hepatectomy, or the
+        project's recurrence Observation dated after it."""
+        for cond in self.conditions:
+            if not concept_in(cond.get("code"), codes.HCC):
+                continue
+            clinical = {c for _, c in codings(cond.get("clinicalStatus"))}
+            when = condition_date(cond)
+            if clinical & RECURRENT_CLINICAL_STATUS or (performed and when and when > performed):
+                return Fact(True, condition_source(cond))
+        observed = self.fact(codes.HCC_RECURRENCE, read_boolean)
+        if observed and performed and observed.source.date and observed.source.date > performed:
+            return observed
+        return None
+
+    def exclusions(self) -> dict[str, Source]:
+        found = {key: self.condition(wanted)
+                 for key, wanted in codes.EXCLUSION_CONDITIONS.items() if wanted}
+        other = [c for c in self.conditions if is_other_cancer(c)]
+        if other:
+            found["other-cancer"] = condition_source(other[0])
+        return {k: v for k, v in found.items() if v is not None}
+
+    def ecog(self) -> Fact[int] | None:
+        return self.fact(codes.ECOG, read_ecog)
+
+    def birth_date(self) -> date | None:
+        """A full birth date only: a year or month alone would make the age a guess."""
+        patient = self.record.patient
+        born = patient.get("birthDate")
+        if not self.valid(patient) or not isinstance(born, str) or len(born) != len("2000-01-01"):
+            return None
+        return parse_date(born)
+
+    def inputs(self) -> PatientInputs:
+        fields = {
+            "patient": ref(self.record.patient),
+            "birth_date": self.birth_date(),
+            "hcc": self.condition(codes.HCC),
+            "labs": self.labs(),
+            "ecog": self.ecog(),
+            "ascites": self.graded(codes.ASCITES),
+            "encephalopathy": self.graded(codes.ENCEPHALOPATHY),
+            "cholestatic_disease": self.condition(codes.CHOLESTATIC),
+            "tumour": self.tumour(),
+            "resection": self.resection(),
+            "exclusions": self.exclusions(),
+        }
+        return PatientInputs(**fields, data_problems=tuple(self.problems))
+
+
+def extract(record: PatientRecord, as_of: date) -> PatientInputs:
+    """The clinical inputs of one patient on ``as_of``."""
+    return Extractor(record, as_of).inputs()
+
+
+# --- value readers (each returns None when it cannot read the value) -----------------------------
+
+def describe_value(obs: Resource) -> str:
+    if isinstance(obs.get("valueQuantity"), dict):
+        return quantity_text(obs["valueQuantity"])
+    for key in ("valueInteger", "valueBoolean", "valueString"):
+        if key in obs:
+            return f"{obs[key]}".lower() if key == "valueBoolean" else f"{obs[key]}"
+    pairs = codings(obs.get("valueCodeableConcept"))
+    return pairs[0][1] if pairs else "recorded"
+
+
+def read_boolean(obs: Resource) -> bool | None:
+    value = obs.get("valueBoolean")
+    return value if isinstance(value, bool) else None
+
+
+def read_positive_integer(obs: Resource) -> int | None:
+    value = obs.get("valueInteger")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def read_size_cm(obs: Resource) -> float | None:
+    q = obs.get("valueQuantity")
+    if not isinstance(q, dict):
+        for comp in obs.get("component") or []:
+            if codes.TUMOUR_MAX_DIMENSION in codings(comp.get("code")):
+                q = comp.get("valueQuantity")
+    if not isinstance(q, dict) or not isinstance(q.get("value"), int | float):
+        return None
+    try:
+        return to_canonical(float(q["value"]), ucum_code(q.get("code"), q.get("system"),
+                                                         q.get("unit")), "size")
+    except UnitError:
+        return None
+
+
+def project_value(obs: Resource, table: dict[str, Any]) -> Any:
+    for system, code in codings(obs.get("valueCodeableConcept")):
+        if system == codes.HCC_CDS and code in table:
+            return table[code]
+    return None
+
+
+def read_grade(table: dict[str, int], enum_type: Callable[[int], T]) -> Callable[[Resource], T | None]:
+    def read(obs: Resource) -> T | None:
+        grade = project_value(obs, table)
+        return None if grade is None else enum_type(grade)
+    return read
+
+
+def read_margin(obs: Resource) -> str | None:
+    return project_value(obs, codes.MARGINS)
+
+
+def read_pattern(obs: Resource) -> TumourPattern | None:
+    value = project_value(obs, codes.PATTERNS)
+    return None if value is None else TumourPattern(value)
+
+
+def ajcc_category(obs: Resource) -> str | None:
+    """``cN0`` / ``pT2`` / ``N1`` → ``N0`` / ``T2`` / ``N1`` (cancerstaging.org codes only)."""
+    for system, code in codings(obs.get("valueCodeableConcept")):
+        if system == codes.AJCC:
+            return code.lstrip("ycpra")
+    return None
+
+
+def read_ajcc(axis: str) -> Callable[[Resource], bool | None]:
+    """N or M category → True (N1/M1), False (N0/M0), None (NX or unreadable)."""
+    def read(obs: Resource) -> bool | None:
+        category = ajcc_category(obs)
+        if category is None or not category.startswith(axis) or category.endswith("X"):
+            return None
+        return not category.startswith(f"{axis}0")
+    return read
+
+
+def read_ajcc_t(obs: Resource) -> str | None:
+    category = ajcc_category(obs)
+    return category if category in ("T1a", "T1b", "T2", "T3", "T4") else None
+
+
+def read_ecog(obs: Resource) -> int | None:
+    value = obs.get("valueInteger")
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 5:
+        return value
+    for system, code in codings(obs.get("valueCodeableConcept")):
+        if system == codes.LOINC and code in codes.ECOG_ANSWERS:
+            return codes.ECOG_ANSWERS[code]
+    return None
+
+
+def severity_of(cond: Resource) -> Severity:
+    severity = cond.get("severity")
+    if concept_in(severity, codes.SEVERITY_MODERATE_OR_SEVERE):
+        return Severity.MODERATE_OR_SEVERE
+    if concept_in(severity, codes.SEVERITY_MILD):
+        return Severity.MILD
+    return Severity.SEVERITY_NOT_RECORDED
+
+
+def severity_rank(cond: Resource) -> int:
+    return {Severity.MILD: 1, Severity.SEVERITY_NOT_RECORDED: 2,
+            Severity.MODERATE_OR_SEVERE: 3}[severity_of(cond)]
+
+
+def procedure_date(proc: Resource) -> date | None:
+    period = proc.get("performedPeriod") if isinstance(proc.get("performedPeriod"), dict) else {}
+    return parse_date(proc.get("performedDateTime")) or parse_date(period.get("start"))
+
+
+NOT_OTHER_CANCER = ("C22.0", "C77", "C78", "C79")
+
+
+def is_other_cancer(cond: Resource) -> bool:
+    """An ICD-10 malignant neoplasm (C00–C97) that is neither HCC nor a secondary."""
+    for system, code in codings(cond.get("code")):
+        if system in codes.PREFIX_MATCHED_SYSTEMS and code.startswith("C") and \
+                not code.startswith(NOT_OTHER_CANCER):
+            return True
+    return False

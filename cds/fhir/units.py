@@ -1,0 +1,120 @@
+"""Unit conversion by UCUM: a value is converted to its analyte's canonical unit, or refused.
+
+UCUM expressions are parsed by ``ucumvert`` into ``pint`` units, so every spelling UCUM allows
+(``mg/dL``, ``mg/L``, ``10*3/uL``, ``/mm3``, ``umol/L``, ``mmol/L`` …) converts by dimension, not by
+a lookup table of ours. Mass ↔ substance needs a molar factor: those are the clinical reference's
+(bilirubin 17.1, creatinine 88.4 µmol/L per mg/dL). Annotations (``{INR}``, ``{cells}``) are unity
+in UCUM and are dropped before parsing. A unit that is missing, not UCUM, or of the wrong dimension
+raises :class:`UnitError`, and the value is then *unknown* — never read in a default unit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+
+SIGNIFICANT_DIGITS = 10  # drop float noise: 34.2 umol/L must give exactly 2.0 mg/dL
+
+
+class UnitError(ValueError):
+    """A unit that cannot be converted to the analyte's canonical unit."""
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """An analyte's canonical unit (UCUM) and, if it has one, its mass→molar factor."""
+
+    unit: str
+    umol_l_per_canonical: float | None = None  # µmol/L for 1 canonical unit
+
+
+CANONICAL: dict[str, Canonical] = {
+    "bilirubin": Canonical("mg/dL", 17.1),  # clinical.md §2.2
+    "albumin": Canonical("g/dL"),
+    "inr": Canonical("1"),
+    "platelets": Canonical("10*9/L"),
+    "anc": Canonical("10*9/L"),
+    "haemoglobin": Canonical("g/dL"),
+    "ast": Canonical("U/L"),
+    "alt": Canonical("U/L"),
+    "creatinine": Canonical("mg/dL", 88.4),  # clinical.md §2.2 ⚠️ standard factor
+    "afp": Canonical("ng/mL"),
+    "size": Canonical("cm"),
+}
+
+# Spellings seen in ``valueQuantity.unit`` text that are unambiguous UCUM units.
+UNIT_TEXT = {
+    "µmol/l": "umol/L", "μmol/l": "umol/L", "umol/l": "umol/L", "mmol/l": "mmol/L",
+    "mg/dl": "mg/dL", "g/dl": "g/dL", "g/l": "g/L", "mg/l": "mg/L", "ng/ml": "ng/mL",
+    "µg/l": "ug/L", "ug/l": "ug/L", "u/l": "U/L", "iu/l": "U/L",
+    "x10^9/l": "10*9/L", "10^9/l": "10*9/L", "x10e9/l": "10*9/L", "10*9/l": "10*9/L",
+    "x10^3/ul": "10*3/uL", "10^3/ul": "10*3/uL", "10*3/ul": "10*3/uL", "k/ul": "10*3/uL",
+    "/mm3": "/mm3", "/ul": "/uL", "cells/mm3": "/mm3", "cm": "cm", "mm": "mm",
+}
+
+ANNOTATION = re.compile(r"\{[^}]*\}")
+
+
+@cache
+def _registry():  # type: ignore[no-untyped-def]
+    # Imported lazily: building the UCUM registry costs ~0.4 s, paid once per process.
+    from ucumvert import PintUcumRegistry
+
+    return PintUcumRegistry()
+
+
+def _strip_annotations(ucum: str) -> str:
+    stripped = ANNOTATION.sub("", ucum).strip()
+    if stripped in ("", "/"):
+        return "1"
+    return stripped.replace("/{", "/").replace("./", "/")
+
+
+@lru_cache(maxsize=512)
+def factor(ucum: str, analyte: str) -> float:
+    """Multiply a value in ``ucum`` by this to get the analyte's canonical unit.
+
+    :raise UnitError: when the unit is not UCUM or cannot become the canonical unit.
+    """
+    canonical = CANONICAL[analyte]
+    reg = _registry()
+    try:
+        source = reg.Quantity(1, reg.from_ucum(_strip_annotations(ucum)))
+        target = reg.from_ucum(canonical.unit)
+    except Exception as exc:  # ucumvert raises several parser error types
+        raise UnitError(f"unit '{ucum}' is not a valid UCUM unit") from exc
+    try:
+        return float(source.to(target).magnitude)
+    except Exception:
+        pass
+    if canonical.umol_l_per_canonical is not None:
+        try:
+            umol_l = float(source.to(reg.from_ucum("umol/L")).magnitude)
+            return umol_l / canonical.umol_l_per_canonical
+        except Exception:
+            pass
+    raise UnitError(f"unit '{ucum}' cannot be converted to {canonical.unit} for {analyte}")
+
+
+def ucum_code(code: str | None, system: str | None, text: str | None) -> str | None:
+    """The UCUM unit of a Quantity: its code when the system is UCUM (or absent), else a known
+    unambiguous spelling of its ``unit`` text, else ``None``."""
+    if code and system in (None, "http://unitsofmeasure.org"):
+        return code
+    if text:
+        return UNIT_TEXT.get(text.strip().lower().replace(" ", ""))
+    return None
+
+
+def to_canonical(value: float, ucum: str | None, analyte: str) -> float:
+    """Convert ``value`` to the analyte's canonical unit.
+
+    :raise UnitError: when the unit is missing (except for unitless INR) or not convertible.
+    """
+    if ucum is None:
+        if CANONICAL[analyte].unit == "1":
+            return value
+        raise UnitError("no unit recorded")
+    converted = value * factor(ucum, analyte)
+    return float(f"{converted:.{SIGNIFICANT_DIGITS}g}")

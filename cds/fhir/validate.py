@@ -1,0 +1,57 @@
+"""Validate the resources an assessment uses with the fhir.resources R4B models.
+
+R4B matches R4 for every resource read here (fhir.resources 8 has no R4 package). Only resources
+that were selected are validated: a whole prefetch Bundle costs 25–40× its JSON parse to validate
+(../shared/reference/test-infrastructure.md), one resource costs well under a millisecond.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from cds.fhir.record import Resource
+
+
+class InvalidResource(ValueError):
+    """A resource that does not conform to its FHIR R4 model; the message names the field."""
+
+
+@cache
+def model_class(resource_type: str) -> Any:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    return get_fhir_model_class(resource_type)
+
+
+def describe_error(resource: Resource, exc: ValidationError) -> str:
+    name = f"{resource.get('resourceType')}/{resource.get('id', '?')}"
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__") or "(root)"
+    return f"{name} is not valid FHIR R4: {where}: {first.get('msg', 'invalid')}"
+
+
+def check(resource: Resource) -> None:
+    """Validate one resource.
+
+    :raise InvalidResource: naming the resource and the first offending field.
+    """
+    try:
+        cls = model_class(str(resource.get("resourceType")))
+    except (KeyError, ValueError) as exc:
+        raise InvalidResource(f"unknown resource type {resource.get('resourceType')!r}") from exc
+    try:
+        cls.model_validate(resource)
+    except ValidationError as exc:
+        raise InvalidResource(describe_error(resource, exc)) from exc
+
+
+def problem(resource: Resource) -> str | None:
+    """The validation problem of a resource, or ``None`` when it is valid."""
+    try:
+        check(resource)
+    except InvalidResource as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,1 @@
+"""Turning an assessment into the stable JSON of ``cds assess --json`` and readable text."""
