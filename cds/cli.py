@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cds.errors import InputError
 
-DEMO_FIXTURE = "demo-patient.json"
+DEMO_FIXTURE = "nct00919009_eligible.json"  # a fixture with a hand-worked result
 
 
 def parse_as_of(text: str) -> date:

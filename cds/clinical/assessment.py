@@ -53,7 +53,10 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
     cp = score_child_pugh(inputs, as_of)
     bclc = stage_bclc(inputs.tumour, inputs.ecog, cp)
     muicc = stage_muicc(inputs.tumour)
-    ctx = Context(inputs, as_of, cp, muicc, settings.trial_lab_window_days, settings.default_uln)
+    # The protocol wants every lab within 7 days, so the trial judges Child-Pugh on that window.
+    trial_cp = score_child_pugh(inputs, as_of, settings.trial_lab_window_days)
+    ctx = Context(inputs, as_of, trial_cp, muicc, settings.trial_lab_window_days,
+                  settings.default_uln)
     trial = evaluate(nct00919009.TRIAL_ID, nct00919009.CRITERIA, ctx)
     peng = peng_population(inputs, bclc, cp)
     return Assessment(

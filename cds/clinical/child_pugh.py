@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from cds.clinical.evidence import Source, Usable, usable
+from cds.clinical.evidence import Source, Usable, shown, usable
 from cds.clinical.inputs import GradedFinding, PatientInputs, Severity
 
 SCORE_LOOKBACK_DAYS = 30  # clinical.md §4: default lookback for scores
@@ -106,20 +106,22 @@ def lab_component(
     """A laboratory component: its points, or unknown with the reason."""
     if lab.value is None or lab.lab is None:
         return Component(name, None, lab.reason or f"{name}: unknown")
-    basis = f"{lab.value:g} {unit}".strip()
+    basis = f"{shown(lab.value)} {unit}".strip()
     return Component(name, points(lab.value), basis, lab.lab.source)
 
 
-def score_child_pugh(inputs: PatientInputs, as_of: date) -> ChildPugh:
+def score_child_pugh(inputs: PatientInputs, as_of: date,
+                     lookback_days: int = SCORE_LOOKBACK_DAYS) -> ChildPugh:
     """Score Child-Pugh from the latest labs within the lookback window and the coded findings.
 
-    :param as_of: the assessment date; labs older than 30 days are unknown (stale).
+    :param as_of: the assessment date.
+    :param lookback_days: labs older than this are unknown (stale); 30 days by default.
     """
     labs = inputs.labs
     cholestatic = inputs.cholestatic_disease is not None
-    bili = usable(labs.bilirubin, "bilirubin", as_of, SCORE_LOOKBACK_DAYS)
-    alb = usable(labs.albumin, "albumin", as_of, SCORE_LOOKBACK_DAYS)
-    inr = usable(labs.inr, "INR", as_of, SCORE_LOOKBACK_DAYS)
+    bili = usable(labs.bilirubin, "bilirubin", as_of, lookback_days)
+    alb = usable(labs.albumin, "albumin", as_of, lookback_days)
+    inr = usable(labs.inr, "INR", as_of, lookback_days)
     bili_bands = CHOLESTATIC_BILIRUBIN_MG_DL if cholestatic else BILIRUBIN_MG_DL
     components = (
         lab_component("bilirubin", bili, lambda v: banded_points(v, *bili_bands), "mg/dL"),

@@ -15,10 +15,10 @@ from datetime import date
 from typing import Protocol
 
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS, ChildPugh
-from cds.clinical.evidence import Source, Status, age_in_days, all_of, usable
+from cds.clinical.evidence import Source, Status, age_in_days, all_of, shown, usable
 from cds.clinical.inputs import PatientInputs
 from cds.clinical.tnm import Muicc
-from cds.clinical.tumour import distant_metastasis, main_vessel_invasion
+from cds.clinical.tumour import distant_metastasis, main_vessel_invasion, regional_nodes
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Context:
 
     inputs: PatientInputs
     as_of: date
-    child_pugh: ChildPugh
+    child_pugh: ChildPugh  # scored with the trial's lab window, not the 30-day lookback
     muicc: Muicc
     lab_window_days: int
     default_uln: dict[str, float]
@@ -102,7 +102,8 @@ class LabLimit:
             return Judgement(Status.UNKNOWN, f"{lab.reason} (repeat lab)")
         ok = compare(lab.value, self.op, self.limit)
         words = COMPARATORS[self.op][1]
-        reason = f"{self.analyte} {lab.value:g} {self.unit}; needs {words} {self.limit:g} {self.unit}"
+        reason = (f"{self.analyte} {shown(lab.value)} {self.unit}; needs {words} {self.limit:g} "
+                  f"{self.unit}").replace("  ", " ")
         return Judgement(Status.of(ok), reason, (lab.lab.source,))
 
 
@@ -120,7 +121,7 @@ class BelowUlnMultiple:
         uln = lab.lab.uln if lab.lab.uln is not None else ctx.default_uln[analyte]
         assumed = " (ULN assumed: no reference range on the result)" if lab.lab.uln is None else ""
         limit = self.multiple * uln
-        reason = (f"{analyte} {lab.value:g} {lab.lab.unit} = {lab.value / uln:.2f}× ULN {uln:g}"
+        reason = (f"{analyte} {shown(lab.value)} {lab.lab.unit} = {lab.value / uln:.2f}× ULN {shown(uln)}"
                   f"{assumed}; needs below {self.multiple:g}× ULN")
         return Judgement(Status.of(lab.value < limit), reason, (lab.lab.source,))
 
@@ -219,15 +220,22 @@ class NoMainVesselInvasion:
 
 
 @dataclass(frozen=True)
-class NoDistantMetastasis:
+class NoExtrahepaticMetastasis:
+    """M1 excludes. Regional-node metastasis (N1) is extrahepatic disease too, but the protocol
+    speaks of metastasis: it is left to review (clinical.md §1.5), never read as met."""
+
     def judge(self, ctx: Context) -> Judgement:
         t = ctx.inputs.tumour
-        mets = distant_metastasis(t)
-        sources = (t.distant_metastasis.source,) if t.distant_metastasis else ()
+        mets, nodes = distant_metastasis(t), regional_nodes(t)
+        sources = tuple(f.source for f in (t.distant_metastasis, t.regional_nodes) if f)
+        if mets:
+            return Judgement(Status.NOT_MET, "M1: extrahepatic metastasis", sources)
         if mets is None:
-            return Judgement(Status.UNKNOWN, "distant metastasis (M) not documented")
-        return Judgement(Status.of(not mets), "M1: extrahepatic metastasis" if mets else "M0",
-                         sources)
+            return Judgement(Status.UNKNOWN, "distant metastasis (M) not documented", sources)
+        if nodes:
+            return Judgement(Status.UNKNOWN, "M0 but regional lymph-node metastasis (N1): "
+                                             "extrahepatic disease, needs review", sources)
+        return Judgement(Status.MET, "M0" + ("" if nodes is None else ", N0"), sources)
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,11 @@ class Lab:
     uln_assumed: bool = False
 
 
+def shown(value: float) -> str:
+    """A converted value as a clinician reads it: at most 2 decimals, no float noise."""
+    return f"{round(value, 2):g}"
+
+
 def age_in_days(when: date | None, as_of: date) -> int | None:
     """Days between a value's date and the assessment date."""
     return None if when is None else (as_of - when).days

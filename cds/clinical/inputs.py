@@ -95,6 +95,7 @@ class Resection:
     performed: date | None
     margin: Fact[str] | None = None  # "R0", "R1", "R2"
     recurrence: Fact[bool] | None = None
+    microvascular_invasion: Fact[bool] | None = None  # on the resection specimen
 
 
 @dataclass(frozen=True)

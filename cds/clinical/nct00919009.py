@@ -19,7 +19,7 @@ from cds.clinical.eligibility import (
     MaximumTumourSize,
     MinimumAge,
     MuiccStageIn,
-    NoDistantMetastasis,
+    NoExtrahepaticMetastasis,
     NoMainVesselInvasion,
     NotDocumented,
 )
@@ -39,7 +39,7 @@ CRITERIA: tuple[Criterion, ...] = (
               MuiccStageIn(("III", "IVA"))),
     Criterion("inc-no-main-vessel", INC,
               "No invasion of the main portal vein or the inferior vena cava", NoMainVesselInvasion()),
-    Criterion("inc-no-extrahepatic", INC, "No extrahepatic metastasis", NoDistantMetastasis()),
+    Criterion("inc-no-extrahepatic", INC, "No extrahepatic metastasis", NoExtrahepaticMetastasis()),
     Criterion("inc-tumour-size", INC, "Largest tumour 10 cm or less", MaximumTumourSize(10.0)),
     Criterion("inc-platelets", INC, "Platelets ≥ 60 × 10⁹/L", LabLimit("platelets", ">=", 60, "10⁹/L")),
     Criterion("inc-anc", INC, "Absolute neutrophil count > 1,000/mm³",

@@ -45,7 +45,7 @@ def peng_population(inputs: PatientInputs, bclc: Bclc, cp: ChildPugh) -> PengPop
     criteria = {
         "hepatectomy": Status.MET,
         "r0_margin": _fact_is(resection.margin, "R0"),
-        "microvascular_invasion": _fact_is(inputs.tumour.microvascular_invasion, True),
+        "microvascular_invasion": _fact_is(resection.microvascular_invasion, True),
         "recurrence": _fact_is(resection.recurrence, True),
         "bclc_b": Status.UNKNOWN if bclc.stage is None else Status.of(bclc.stage == "B"),
         "child_pugh_at_most_7": _child_pugh_at_most(cp, MAX_CHILD_PUGH),

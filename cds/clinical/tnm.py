@@ -9,6 +9,11 @@ IVB M1.
 mUICC T counts three criteria (solitary; ≤ 2 cm; no vascular or bile-duct invasion): T1 all three,
 T2 two, T3 one, T4 none. Stage: I T1, II T2, III T3, IVA T4 N0 M0 or N1 M0, IVB M1.
 
+Vascular invasion: AJCC counts microscopic invasion, so a solitary tumour > 2 cm needs the
+pathology's microvascular-invasion finding to be T1b or T2. mUICC is staged on imaging (KLCA-NCC), so
+its criterion 3 reads macroscopic portal/hepatic-vein and bile-duct invasion and counts microvascular
+invasion only when pathology documents it.
+
 A category is given only when the documentation decides it; otherwise it is ``None`` and
 ``missing`` says what to document. The clinician's recorded AJCC T category, when present, is used
 as it is.
@@ -24,6 +29,7 @@ from cds.clinical.tumour import (
     adjacent_organ_invasion,
     bile_duct_invasion,
     distant_metastasis,
+    macroscopic_invasion,
     major_branch_invasion,
     regional_nodes,
     tri_not,
@@ -125,7 +131,8 @@ def muicc_criteria(t: Tumour) -> dict[str, Status]:
     """The three mUICC T criteria, each met, not met or unknown."""
     solitary = None if t.nodule_count is None else t.nodule_count.value == 1
     small = None if t.largest_cm is None else t.largest_cm.value <= MUICC_SIZE_MAX_CM
-    no_invasion = tri_not(tri_or([vascular_invasion(t), bile_duct_invasion(t)]))
+    mvi_documented = t.microvascular_invasion is not None and t.microvascular_invasion.value
+    no_invasion = tri_not(tri_or([macroscopic_invasion(t), bile_duct_invasion(t), mvi_documented]))
     return {
         "solitary": Status.of(solitary),
         "largest_at_most_2_cm": Status.of(small),

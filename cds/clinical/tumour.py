@@ -104,5 +104,5 @@ def extrahepatic_spread(t: Tumour) -> bool | None:
 
 def tumour_sources(t: Tumour) -> list[str]:
     """Descriptions of every documented tumour finding, for the evidence table."""
-    facts = [getattr(t, name) for name in t.__dataclass_fields__]
-    return [f.source.describe() for f in facts if f is not None]
+    facts = [(FINDING_LABELS[name], getattr(t, name)) for name in t.__dataclass_fields__]
+    return [f"{label}: {f.source.describe()}" for label, f in facts if f is not None]

@@ -121,6 +121,13 @@ class ObservationIndex:
         found = [entry for pair in wanted for entry in self.by_code.get(pair, [])[:1]]
         return max(found, key=lambda e: e[0]) if found else None
 
+    def restricted(self, keep: Callable[[date], bool]) -> ObservationIndex:
+        """A view holding only the Observations whose date passes ``keep``."""
+        view = ObservationIndex((), date.max)
+        for pair, entries in self.by_code.items():
+            view.by_code[pair] = [e for e in entries if keep(e[0])]
+        return view
+
 
 def counting_conditions(record: PatientRecord) -> list[Resource]:
     result = []
@@ -201,11 +208,11 @@ class Extractor:
                     return None
         return None
 
-    def fact(self, wanted: frozenset[Code] | Code, read: Callable[[Resource], T | None]
-             ) -> Fact[T] | None:
+    def fact(self, wanted: frozenset[Code] | Code, read: Callable[[Resource], T | None],
+             index: ObservationIndex | None = None) -> Fact[T] | None:
         """The latest Observation's value read by ``read``; ``None`` if absent or unreadable."""
         wanted_set = wanted if isinstance(wanted, frozenset) else frozenset([wanted])
-        hit = self.index.latest(wanted_set)
+        hit = (index or self.index).latest(wanted_set)
         if hit is None:
             return None
         when, obs = hit
@@ -236,7 +243,7 @@ class Extractor:
         self.valid(cond)
         return condition_source(cond)
 
-    def tumour(self) -> Tumour:
+    def tumour(self, resection: Resection | None) -> Tumour:
         nodes = self.fact(codes.AJCC_N, read_ajcc("N")) or self.fact(
             codes.REGIONAL_NODE_METASTASIS, read_boolean)
         mets = self.fact(codes.AJCC_M, read_ajcc("M")) or self.fact(
@@ -252,7 +259,8 @@ class Extractor:
             hepatic_vein_invasion=self.fact(codes.HEPATIC_VEIN_INVASION,
                                             read_grade(codes.VV_GRADES, HepaticVeinInvasion)),
             bile_duct_invasion=self.fact(codes.BILE_DUCT_INVASION, read_boolean),
-            microvascular_invasion=self.fact(codes.MICROVASCULAR_INVASION, read_boolean),
+            microvascular_invasion=self.fact(codes.MICROVASCULAR_INVASION, read_boolean,
+                                             self.current_index(resection)),
             adjacent_organ_invasion=self.fact(codes.ADJACENT_ORGAN_INVASION, read_boolean),
             regional_nodes=Fact(True, nodal) if nodal else nodes,
             distant_metastasis=Fact(True, distant) if distant else mets,
@@ -272,9 +280,25 @@ class Extractor:
         performed, proc = max(dated, key=lambda e: e[0] or date.min)
         if not self.valid(proc):
             return None
-        margin = self.fact(codes.RESECTION_MARGIN, read_margin)
-        return Resection(Source(ref(proc), performed, "hepatectomy"), performed, margin,
-                         self.recurrence_after(performed))
+        recurrence = self.recurrence_after(performed)
+        specimen = self.index
+        if recurrence is not None and recurrence.value and recurrence.source.date:
+            specimen = self.index.restricted(lambda d: d < recurrence.source.date)
+        return Resection(
+            Source(ref(proc), performed, "hepatectomy"), performed,
+            margin=self.fact(codes.RESECTION_MARGIN, read_margin, specimen),
+            recurrence=recurrence,
+            microvascular_invasion=self.fact(codes.MICROVASCULAR_INVASION, read_boolean, specimen),
+        )
+
+    def current_index(self, resection: Resection | None) -> ObservationIndex:
+        """After a documented recurrence, pathology from before it describes the resected tumour,
+        not the present one: current staging reads only findings from the recurrence on."""
+        recurrence = resection.recurrence if resection else None
+        if recurrence is None or not recurrence.value or recurrence.source.date is None:
+            return self.index
+        since = recurrence.source.date
+        return self.index.restricted(lambda d: d >= since)
 
     def recurrence_after(self, performed: date | None) -> Fact[bool] | None:
         """Recurrence: a relapsed HCC Condition, an HCC coded after the hepatectomy, or the
@@ -311,6 +335,7 @@ class Extractor:
         return parse_date(born)
 
     def inputs(self) -> PatientInputs:
+        resection = self.resection()
         fields = {
             "patient": ref(self.record.patient),
             "birth_date": self.birth_date(),
@@ -320,8 +345,8 @@ class Extractor:
             "ascites": self.graded(codes.ASCITES),
             "encephalopathy": self.graded(codes.ENCEPHALOPATHY),
             "cholestatic_disease": self.condition(codes.CHOLESTATIC),
-            "tumour": self.tumour(),
-            "resection": self.resection(),
+            "resection": resection,
+            "tumour": self.tumour(resection),
             "exclusions": self.exclusions(),
         }
         return PatientInputs(**fields, data_problems=tuple(self.problems))

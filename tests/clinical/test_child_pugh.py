@@ -89,11 +89,11 @@ def test_unconvertible_lab_is_unknown_with_its_reason():
     """A result whose unit could not be converted is unknown, and the reason says why."""
     from tests.clinical.builders import lab
     base = labs()
-    bad = lab("bilirubin", None, problem="unit 'mg%' is not a valid UCUM unit")
+    bad = lab("bilirubin", None, problem="unit 'mg per dL' is not a valid UCUM unit")
     from dataclasses import replace
     result = score_child_pugh(patient(labs=replace(base, bilirubin=bad)), AS_OF)
     assert result.points()["bilirubin"] is None
-    assert "mg%" in result.missing[0]
+    assert "mg per dL" in result.missing[0]
 
 
 @pytest.mark.parametrize(("severity", "points", "flagged"), [

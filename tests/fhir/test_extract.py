@@ -1,0 +1,180 @@
+"""Selecting, validating and converting the resources of the input profile."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from cds.clinical.inputs import PortalInvasion, Severity
+from cds.fhir import codes
+from cds.fhir.extract import extract
+from cds.fhir.record import load_record
+from tests.fhir.factories import HCC_CONDITION, bundle, lab, observation
+
+AS_OF = date(2026, 11, 15)
+
+
+def inputs(*resources):
+    return extract(load_record(bundle(*resources)), AS_OF)
+
+
+@pytest.mark.parametrize(("ignored_status", "counted"), [
+    ("preliminary", False), ("entered-in-error", False), ("cancelled", False),
+    ("registered", False), ("final", True), ("amended", True), ("corrected", True),
+])
+def test_only_final_results_count(ignored_status, counted):
+    """A newer preliminary, entered-in-error or cancelled result is ignored."""
+    older = lab("old", "1975-2", 1.0, "mg/dL", when="2026-11-10")
+    newer = lab("new", "1975-2", 5.0, "mg/dL", when="2026-11-12", status=ignored_status)
+    bili = inputs(older, newer).labs.bilirubin
+    assert bili.value == (5.0 if counted else 1.0)
+
+
+def test_latest_result_wins_and_future_results_are_ignored():
+    """The most recent result on or before the assessment date is used."""
+    results = [lab("a", "1975-2", 1.0, "mg/dL", when="2026-11-01"),
+               lab("b", "14631-6", 51.3, "umol/L", when="2026-11-10"),
+               lab("c", "1975-2", 9.0, "mg/dL", when="2026-11-20")]
+    bili = inputs(*results).labs.bilirubin
+    assert (bili.value, bili.source.resource, bili.source.original) == (3.0, "Observation/b",
+                                                                        "51.3 umol/L")
+
+
+def test_display_text_is_never_read():
+    """A coding matches on system and code, whatever its display says."""
+    obs = lab("a", "1751-7", 3.9, "g/dL")
+    obs["code"]["coding"][0]["display"] = "Bilirubin (wrong display)"
+    result = inputs(obs).labs
+    assert result.albumin.value == 3.9
+    assert result.bilirubin is None
+
+
+def test_wrong_system_does_not_match():
+    """The right code in another system is not the analyte."""
+    obs = lab("a", "1975-2", 1.0, "mg/dL")
+    obs["code"]["coding"][0]["system"] = "http://example.org/local"
+    assert inputs(obs).labs.bilirubin is None
+
+
+def test_unknown_unit_makes_the_value_unknown_with_reason():
+    """A unit the service cannot convert leaves the value unknown and says why."""
+    bili = inputs(lab("a", "1975-2", 1.0, "mg per dL")).labs.bilirubin
+    assert bili.value is None
+    assert "not a valid UCUM unit" in bili.problem
+
+
+def test_missing_unit_is_not_assumed():
+    """A bilirubin without a unit is not read as mg/dL."""
+    bili = inputs(lab("a", "1975-2", 1.0, None)).labs.bilirubin
+    assert (bili.value, bili.problem) == (None, "no unit recorded")
+
+
+def test_invalid_resource_is_reported_naming_the_field():
+    """An invalid selected Observation is not used; the problem names resource and field."""
+    obs = lab("bad", "1975-2", 1.0, "mg/dL")
+    obs["valueQuantity"]["value"] = 1.0
+    obs["referenceRange"] = [{"high": {"value": "high"}}]
+    result = inputs(obs)
+    assert result.labs.bilirubin.value is None
+    assert any("Observation/bad" in p and "referenceRange" in p for p in result.data_problems)
+
+
+def test_reference_range_high_is_the_uln():
+    """The result's own referenceRange.high, converted, is its ULN."""
+    obs = lab("cr", "14682-9", 100.0, "umol/L")
+    obs["referenceRange"] = [{"high": {"value": 106, "unit": "umol/L",
+                                       "system": codes.UCUM, "code": "umol/L"}}]
+    creatinine = inputs(obs).labs.creatinine
+    assert creatinine.uln == pytest.approx(106 / 88.4)
+    assert not creatinine.uln_assumed
+
+
+def test_comparator_values_are_not_used_as_numbers():
+    """'< 0.2 mg/dL' is a bound, not a value."""
+    obs = lab("a", "1975-2", 0.2, "mg/dL")
+    obs["valueQuantity"]["comparator"] = "<"
+    assert "bound" in inputs(obs).labs.bilirubin.problem
+
+
+def condition(cid, system, code, severity=None, clinical="active", verification=None):
+    cond = {"resourceType": "Condition", "id": cid, "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": system, "code": code}]},
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                           "condition-clinical", "code": clinical}]}}
+    if severity:
+        cond["severity"] = {"coding": [{"system": codes.SNOMED, "code": severity}]}
+    if verification:
+        cond["verificationStatus"] = {"coding": [{"system": "http://terminology.hl7.org/"
+                                                  "CodeSystem/condition-ver-status",
+                                                  "code": verification}]}
+    return cond
+
+
+@pytest.mark.parametrize(("severity", "expected"), [
+    (None, Severity.SEVERITY_NOT_RECORDED), ("255604002", Severity.MILD),
+    ("6736007", Severity.MODERATE_OR_SEVERE), ("24484000", Severity.MODERATE_OR_SEVERE),
+])
+def test_ascites_severity(severity, expected):
+    """Ascites severity comes from Condition.severity (SNOMED)."""
+    result = inputs(condition("asc", codes.SNOMED, "389026000", severity))
+    assert result.ascites.severity is expected
+
+
+@pytest.mark.parametrize(("clinical", "verification", "counted"), [
+    ("active", None, True), ("recurrence", None, True), ("resolved", None, False),
+    ("inactive", None, False), ("active", "refuted", False), ("active", "entered-in-error", False),
+])
+def test_condition_status(clinical, verification, counted):
+    """Resolved, inactive, refuted and entered-in-error Conditions do not count."""
+    result = inputs(condition("h", codes.SNOMED, "25370001", clinical=clinical,
+                              verification=verification))
+    assert (result.hcc is not None) is counted
+
+
+def test_icd10_codes_match_by_prefix():
+    """ICD-10 C78.01 is a distant metastasis (C78); C22.0 is HCC."""
+    result = inputs(condition("h", codes.ICD10CM, "C22.0"), condition("m", codes.ICD10, "C78.01"))
+    assert result.hcc is not None
+    assert result.tumour.distant_metastasis.value is True
+
+
+def test_tumour_findings_from_project_codes():
+    """Project CodeSystem findings become typed tumour facts."""
+    vp = observation("vp", codes.HCC_CDS, "portal-vein-invasion",
+                     valueCodeableConcept={"coding": [{"system": codes.HCC_CDS, "code": "vp3"}]})
+    size = observation("s", codes.LOINC, "33728-7", valueQuantity={
+        "value": 45, "unit": "mm", "system": codes.UCUM, "code": "mm"})
+    count = observation("n", codes.HCC_CDS, "nodule-count", valueInteger=2)
+    tumour = inputs(HCC_CONDITION, vp, size, count).tumour
+    assert tumour.portal_invasion.value is PortalInvasion.VP3
+    assert tumour.largest_cm.value == 4.5
+    assert tumour.nodule_count.value == 2
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ({"valueInteger": 1}, 1),
+    ({"valueCodeableConcept": {"coding": [{"system": codes.LOINC, "code": "LA9624-3"}]}}, 2),
+    ({"valueCodeableConcept": {"coding": [{"system": codes.LOINC, "code": "LA4489-6"}]}}, None),
+])
+def test_ecog_integer_or_answer_code(value, expected):
+    """ECOG from valueInteger or the LL529-9 answer codes; 'unknown' stays unknown."""
+    ecog = inputs(observation("e", codes.LOINC, "89247-1", **value)).ecog
+    assert (ecog.value if ecog else None) == expected
+
+
+def test_ajcc_n_and_m_categories():
+    """mCODE AJCC N/M Observations with cancerstaging.org values give N and M."""
+    n = observation("n", codes.LOINC, "21906-3",
+                    valueCodeableConcept={"coding": [{"system": codes.AJCC, "code": "cN1"}]})
+    m = observation("m", codes.LOINC, "21907-1",
+                    valueCodeableConcept={"coding": [{"system": codes.AJCC, "code": "cM0"}]})
+    tumour = inputs(n, m).tumour
+    assert (tumour.regional_nodes.value, tumour.distant_metastasis.value) == (True, False)
+
+
+def test_partial_birth_date_gives_no_age():
+    """A birth year alone would make the age a guess, so it is unknown."""
+    data = bundle()
+    data["entry"][0]["resource"] = {"resourceType": "Patient", "id": "p1", "birthDate": "1960"}
+    assert extract(load_record(data), AS_OF).birth_date is None

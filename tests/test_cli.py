@@ -1,0 +1,87 @@
+"""The ``cds`` command line: readable summary, stable JSON keys, clean errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cds.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fhir_fixtures"
+ELIGIBLE = FIXTURES / "nct00919009_eligible.json"
+
+STABLE_KEYS = [
+    ("child_pugh", "score"), ("child_pugh", "score_range"), ("child_pugh", "class"),
+    ("child_pugh", "points"), ("albi", "score"), ("albi", "grade"), ("bclc", "stage"),
+    ("tnm", "ajcc8"), ("tnm", "muicc"), ("eligibility", "NCT00919009"),
+    ("recommendation", "option"), ("recommendation", "reasons"),
+]
+
+
+def test_json_has_the_stable_keys(capsys):
+    """``--json`` prints every documented key."""
+    assert main(["assess", str(ELIGIBLE), "--json", "--as-of", "2026-11-15"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for section, key in STABLE_KEYS:
+        assert key in result[section]
+    assert set(result["child_pugh"]["points"]) == {"bilirubin", "albumin", "inr", "ascites",
+                                                   "encephalopathy"}
+    assert set(result["tnm"]["ajcc8"]) >= {"t", "n", "m", "stage"}
+    assert set(result["tnm"]["muicc"]) >= {"t", "stage"}
+    assert {"id", "text", "status", "reason"} <= set(result["eligibility"]["NCT00919009"]
+                                                     ["criteria"][0])
+    assert isinstance(result["missing"], list)
+
+
+def test_summary_shows_values_dates_and_recommendation(capsys):
+    """The readable summary names the recommendation, each score and the values behind them."""
+    assert main(["assess", str(ELIGIBLE), "--as-of", "2026-11-15"]) == 0
+    out = capsys.readouterr().out
+    assert "RECOMMENDATION: TACE alone" in out
+    assert "CHILD-PUGH: 5 (class A)" in out
+    assert "2026-11-1" in out  # the dates of the labs behind the score
+    assert "NCT00919009 eligibility: ELIGIBLE" in out
+
+
+def test_summary_lists_what_is_missing(capsys):
+    """A patient with stale labs gets a MISSING OR STALE section naming them."""
+    assert main(["assess", str(FIXTURES / "stale_labs.json"), "--as-of", "2026-11-15"]) == 0
+    out = capsys.readouterr().out
+    assert "MISSING OR STALE" in out
+    assert "older than 30 days" in out
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"{not json", "is not JSON"),
+    (b"[1, 2]", "not a JSON object"),
+    (b'{"resourceType": "Bundle", "type": "collection", "entry": []}', "no Patient"),
+    (b'{"hello": "world"}', "neither a FHIR Bundle"),
+    (b"\xff\xfe", "is not JSON"),
+])
+def test_unreadable_input_exits_2_with_one_line(tmp_path, capsys, content, message):
+    """Unreadable input: exit code 2 and a one-line error, never a traceback."""
+    path = tmp_path / "input.json"
+    path.write_bytes(content)
+    assert main(["assess", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_file_exits_2(tmp_path, capsys):
+    """A file that does not exist is a clean error too."""
+    assert main(["assess", str(tmp_path / "nope.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_console_script_runs_the_demo():
+    """The installed ``cds`` entry point assesses the built-in demo patient."""
+    cds = Path(sys.executable).with_name("cds")
+    done = subprocess.run([str(cds), "demo", "--json"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["recommendation"]["option"] == "tace"
