@@ -8,7 +8,8 @@ from datetime import date
 from cds.clinical import nct00919009
 from cds.clinical.albi import Albi, score_albi
 from cds.clinical.bclc import Bclc, stage_bclc
-from cds.clinical.child_pugh import ChildPugh, score_child_pugh
+from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS, ChildPugh, score_child_pugh
+from cds.clinical.evidence import usable
 from cds.clinical.eligibility import Context, Eligibility, evaluate
 from cds.clinical.inputs import PatientInputs
 from cds.clinical.peng import PengPopulation, peng_population
@@ -69,6 +70,8 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
         muicc=muicc,
         eligibility=trial,
         peng=peng,
-        recommendation=recommend(inputs.hcc is not None, bclc, cp, inputs.tumour, peng.status,
-                                 peng.missing, trial),
+        recommendation=recommend(
+            inputs.hcc is not None, bclc, cp, inputs.tumour,
+            usable(inputs.labs.bilirubin, "bilirubin", as_of, SCORE_LOOKBACK_DAYS),
+            peng.status, peng.missing, trial),
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from cds.clinical.bclc import Bclc
 from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.eligibility import Eligibility
-from cds.clinical.evidence import Status
+from cds.clinical.evidence import Status, Usable, shown
 from cds.clinical.inputs import Tumour
 from cds.clinical.tumour import extrahepatic_spread, main_vessel_invasion
 
@@ -28,6 +28,9 @@ INSUFFICIENT_DATA = "insufficient_data"
 NOT_APPLICABLE = "not_applicable"
 
 MAX_CHILD_PUGH_FOR_TACE = 7  # clinical.md §4: Child-Pugh ≥ 8 → no TACE suggestion
+# Issue "order checks" and the trial's inclusion limit: bilirubin > 3 mg/dL does not support TACE
+# (it extends clinical.md §4, so that the patient-view card and the order check agree).
+MAX_BILIRUBIN_MG_DL_FOR_TACE = 3.0
 
 # Evidence ids; the text for each lives in cards/evidence.json.
 NEGATIVE_TRIALS = ("SPACE", "TACE-2", "POST-TACE", "TACTICS", "META-2017")
@@ -43,11 +46,14 @@ class Recommendation:
     alternatives: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     protocol_option: bool = False  # TACE + sorafenib offered as the NCT00919009 protocol option
+    contraindicated: bool = False  # no TACE because of a known contraindication (not early stage)
 
 
-def contraindications(bclc: Bclc, cp: ChildPugh, tumour: Tumour) -> list[str]:
+def contraindications(bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable) -> list[str]:
     """Known reasons not to suggest TACE (each one decided by the documentation)."""
     reasons = []
+    if bilirubin.value is not None and bilirubin.value > MAX_BILIRUBIN_MG_DL_FOR_TACE:
+        reasons.append(f"bilirubin {shown(bilirubin.value)} mg/dL (> 3 mg/dL)")
     if bclc.stage in ("C", "D"):
         why = f" ({', '.join(bclc.reasons)})" if bclc.reasons else ""
         reasons.append(f"BCLC stage {bclc.stage}{why}")
@@ -60,9 +66,11 @@ def contraindications(bclc: Bclc, cp: ChildPugh, tumour: Tumour) -> list[str]:
     return reasons
 
 
-def open_questions(bclc: Bclc, cp: ChildPugh, tumour: Tumour) -> list[str]:
+def open_questions(bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable) -> list[str]:
     """Unknowns that could still change the suggestion."""
     missing = []
+    if bilirubin.value is None:
+        missing.append(bilirubin.reason or "bilirubin")
     if bclc.stage is None:
         missing.append("BCLC stage: " + (", ".join(bclc.missing) or "undetermined"))
     low, high = cp.score_range
@@ -76,16 +84,19 @@ def open_questions(bclc: Bclc, cp: ChildPugh, tumour: Tumour) -> list[str]:
 
 
 def recommend(
-    has_hcc: bool, bclc: Bclc, cp: ChildPugh, tumour: Tumour, peng: Status,
-    peng_missing: tuple[str, ...], trial: Eligibility,
+    has_hcc: bool, bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable,
+    peng: Status, peng_missing: tuple[str, ...], trial: Eligibility,
 ) -> Recommendation:
-    """Decide the suggestion from the stage, liver function, Peng population and trial status."""
+    """Decide the suggestion from the stage, liver function, Peng population and trial status.
+
+    :param bilirubin: the latest bilirubin judged against the 30-day lookback.
+    """
     if not has_hcc:
         return Recommendation(NOT_APPLICABLE, ("no active hepatocellular carcinoma coded",))
-    contra = contraindications(bclc, cp, tumour)
+    contra = contraindications(bclc, cp, tumour, bilirubin)
     if contra:
-        return Recommendation(NO_TACE, tuple(contra), NEGATIVE_TRIALS)
-    missing = open_questions(bclc, cp, tumour)
+        return Recommendation(NO_TACE, tuple(contra), NEGATIVE_TRIALS, contraindicated=True)
+    missing = open_questions(bclc, cp, tumour, bilirubin)
     if missing:
         return Recommendation(INSUFFICIENT_DATA, ("data that could change the suggestion is "
                                                   "missing or stale",), missing=tuple(missing))

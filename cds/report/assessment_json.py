@@ -103,6 +103,7 @@ def to_json(a: Assessment) -> dict[str, Any]:
             "reasons": list(rec.reasons),
             "alternatives": list(rec.alternatives),
             "protocol_option": rec.protocol_option,
+            "contraindicated": rec.contraindicated,
             "missing": list(rec.missing),
             "evidence": [{"id": e, **catalogue[e]} for e in rec.evidence],
         },

@@ -36,12 +36,19 @@ def test_no_hcc_is_not_applicable():
     ({"ecog": fact(2)}, "BCLC stage C"),
     ({"ecog": fact(3)}, "BCLC stage D"),
     ({"labs": labs(bilirubin=2.5, albumin=3.0, inr=1.8)}, "Child-Pugh score 8"),
+    ({"labs": labs(bilirubin=3.01)}, "bilirubin 3.01 mg/dL"),
 ])
 def test_contraindication_gives_no_tace_with_reason(changes, reason_word):
     """BCLC C/D, Child-Pugh ≥ 8, main portal vein invasion or spread: no TACE, and why."""
     rec = option(patient(**changes))
     assert rec.option == "no_tace"
+    assert rec.contraindicated
     assert any(reason_word in r for r in rec.reasons)
+
+
+def test_bilirubin_at_3_still_allows_tace():
+    """Bilirubin exactly 3.0 mg/dL is not above the limit."""
+    assert option(patient(labs=labs(bilirubin=3.0))).option == "tace"
 
 
 def test_contraindication_decides_despite_unknowns():
@@ -52,6 +59,7 @@ def test_contraindication_decides_despite_unknowns():
 
 @pytest.mark.parametrize("changes", [
     {"ecog": None},
+    {"labs": labs(bilirubin=None)},
     {"tumour": tumour(vp=None)},
     {"labs": labs(albumin=None, bilirubin=2.5)},   # Child-Pugh 6–8 straddles 7/8
     {"tumour": tumour(mets=None)},
