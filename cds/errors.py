@@ -13,3 +13,27 @@ class InputError(CdsError):
     """The input is not something the service can read (not JSON, not FHIR, no Patient)."""
 
     status_code = 400
+
+
+class InvalidHookRequest(CdsError):
+    """A CDS Hooks request that is malformed or misses a required field."""
+
+    status_code = 400
+
+
+class UnknownService(CdsError):
+    """No CDS service with that id."""
+
+    status_code = 404
+
+
+class MissingData(CdsError):
+    """Required FHIR data could not be obtained from prefetch or the FHIR server (spec: 412)."""
+
+    status_code = 412
+
+
+class DeadlineExceeded(CdsError):
+    """The whole call ran out of time; the API answers with no cards rather than hang."""
+
+    status_code = 200

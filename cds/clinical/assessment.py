@@ -9,7 +9,7 @@ from cds.clinical import nct00919009
 from cds.clinical.albi import Albi, score_albi
 from cds.clinical.bclc import Bclc, stage_bclc
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS, ChildPugh, score_child_pugh
-from cds.clinical.evidence import usable
+from cds.clinical.evidence import Status, usable
 from cds.clinical.eligibility import Context, Eligibility, evaluate
 from cds.clinical.inputs import PatientInputs
 from cds.clinical.peng import PengPopulation, peng_population
@@ -47,6 +47,17 @@ class Assessment:
     def has_hcc(self) -> bool:
         return self.inputs.hcc is not None
 
+    @property
+    def hcc_status(self) -> Status:
+        return hcc_status(self.inputs)
+
+
+def hcc_status(inputs: PatientInputs) -> Status:
+    """Met when HCC is coded; unknown (not "absent") when the diagnoses could not be obtained."""
+    if inputs.hcc is not None:
+        return Status.MET
+    return Status.NOT_MET if inputs.diagnoses_available else Status.UNKNOWN
+
 
 def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None) -> Assessment:
     """Compute the whole assessment of a patient on ``as_of``."""
@@ -71,7 +82,7 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
         eligibility=trial,
         peng=peng,
         recommendation=recommend(
-            inputs.hcc is not None, bclc, cp, inputs.tumour,
+            hcc_status(inputs), bclc, cp, inputs.tumour,
             usable(inputs.labs.bilirubin, "bilirubin", as_of, SCORE_LOOKBACK_DAYS),
             peng.status, peng.missing, trial),
     )

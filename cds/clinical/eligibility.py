@@ -136,6 +136,8 @@ class BelowUlnMultiple:
 class HasHcc:
     def judge(self, ctx: Context) -> Judgement:
         hcc = ctx.inputs.hcc
+        if hcc is None and not ctx.inputs.diagnoses_available:
+            return Judgement(Status.UNKNOWN, "diagnoses could not be obtained")
         if hcc is None:
             return Judgement(Status.NOT_MET, "no active HCC diagnosis coded")
         return Judgement(Status.MET, "HCC diagnosis coded", (hcc,))

@@ -116,3 +116,6 @@ class PatientInputs:
     exclusions: dict[str, Source] = field(default_factory=dict)
     # Resources that were selected but could not be used (invalid FHIR, skipped prefetch, …).
     data_problems: tuple[str, ...] = ()
+    # False when the patient's diagnoses could not be obtained at all: then "no HCC coded" is
+    # unknown, not a fact, and the patient still gets a card saying so.
+    diagnoses_available: bool = True

@@ -84,15 +84,19 @@ def open_questions(bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable)
 
 
 def recommend(
-    has_hcc: bool, bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable,
+    hcc: Status, bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable,
     peng: Status, peng_missing: tuple[str, ...], trial: Eligibility,
 ) -> Recommendation:
     """Decide the suggestion from the stage, liver function, Peng population and trial status.
 
     :param bilirubin: the latest bilirubin judged against the 30-day lookback.
     """
-    if not has_hcc:
+    if hcc is Status.NOT_MET:
         return Recommendation(NOT_APPLICABLE, ("no active hepatocellular carcinoma coded",))
+    if hcc is Status.UNKNOWN:
+        return Recommendation(INSUFFICIENT_DATA, ("the patient's diagnoses could not be obtained, "
+                                                  "so whether HCC is coded is unknown",),
+                              missing=("diagnoses (Condition resources) from the EHR",))
     contra = contraindications(bclc, cp, tumour, bilirubin)
     if contra:
         return Recommendation(NO_TACE, tuple(contra), NEGATIVE_TRIALS, contraindicated=True)

@@ -102,7 +102,7 @@ def extrahepatic_spread(t: Tumour) -> bool | None:
     return tri_or([regional_nodes(t), distant_metastasis(t)])
 
 
-def tumour_sources(t: Tumour) -> list[str]:
-    """Descriptions of every documented tumour finding, for the evidence table."""
+def documented_findings(t: Tumour) -> list[tuple[str, Fact[object]]]:
+    """(label, fact) of every documented tumour finding, for the evidence table."""
     facts = [(FINDING_LABELS[name], getattr(t, name)) for name in t.__dataclass_fields__]
-    return [f"{label}: {f.source.describe()}" for label, f in facts if f is not None]
+    return [(label, f) for label, f in facts if f is not None]

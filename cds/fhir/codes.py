@@ -73,6 +73,13 @@ WITHIN_TRANSPLANT_CRITERIA = (HCC_CDS, "within-extended-transplant-criteria")
 RESECTION_MARGIN = (HCC_CDS, "resection-margin")
 HCC_RECURRENCE = (HCC_CDS, "hcc-recurrence")
 
+PROJECT_OBSERVATIONS = (
+    NODULE_COUNT, PORTAL_VEIN_INVASION, HEPATIC_VEIN_INVASION, BILE_DUCT_INVASION,
+    MICROVASCULAR_INVASION, ADJACENT_ORGAN_INVASION, REGIONAL_NODE_METASTASIS,
+    EXTRAHEPATIC_METASTASIS, TUMOUR_PATTERN, WITHIN_TRANSPLANT_CRITERIA, RESECTION_MARGIN,
+    HCC_RECURRENCE,
+)
+
 VP_GRADES = {f"vp{i}": i for i in range(5)}
 VV_GRADES = {f"vv{i}": i for i in range(4)}
 MARGINS = {"r0": "R0", "r1": "R1", "r2": "R2"}
@@ -94,6 +101,20 @@ SEVERITY_MODERATE_OR_SEVERE = snomed("6736007", "24484000")
 # Hepatectomy: no SNOMED code could be confirmed here (research §2), so the project code is the
 # documented one; add SNOMED codes once checked against a terminology server.
 HEPATECTOMY = project("hepatectomy")
+
+# Orders the service checks (order-select / order-sign).
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
+# 597747 "sorafenib 200 MG Oral Tablet" ✅ openFDA; 495881 ingredient ⚠️ unconfirmed;
+# ATC L01EX02 (current) and L01XE05 (before 2022) ⚠️.
+SORAFENIB = frozenset({(RXNORM, "597747"), (RXNORM, "495881"), (ATC, "L01EX02"),
+                       (ATC, "L01XE05")})
+SORAFENIB_TABLET = (RXNORM, "597747", "sorafenib 200 MG Oral Tablet")
+# 441525007 "Percutaneous transluminal chemoembolisation of artery" ✅ (third-party browser);
+# no liver-specific SNOMED code was confirmed, so the project code names TACE of the liver.
+TACE = snomed("441525007") | project("tace")
+TACE_CODINGS = ((SNOMED, "441525007", "Percutaneous transluminal chemoembolisation of artery"),
+                (HCC_CDS, "tace", "Transarterial chemoembolisation (TACE) of the liver"))
 
 # NCT00919009 exclusions → Condition codes. ⚠️ codes are unconfirmed (clinical.md §2.3).
 EXCLUSION_CONDITIONS: dict[str, frozenset[Code]] = {

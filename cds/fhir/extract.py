@@ -349,7 +349,8 @@ class Extractor:
             "tumour": self.tumour(resection),
             "exclusions": self.exclusions(),
         }
-        return PatientInputs(**fields, data_problems=tuple(self.problems))
+        return PatientInputs(**fields, data_problems=tuple(self.problems),
+                             diagnoses_available="Condition" not in self.record.unavailable)
 
 
 def extract(record: PatientRecord, as_of: date) -> PatientInputs:

@@ -27,6 +27,8 @@ class PatientRecord:
     patient: Resource
     by_type: dict[str, list[Resource]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Resource types that could not be obtained at all (so their absence means "unknown").
+    unavailable: set[str] = field(default_factory=set)
 
     @property
     def patient_ref(self) -> str:

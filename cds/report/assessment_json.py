@@ -11,7 +11,7 @@ from cds.clinical.assessment import Assessment
 from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.eligibility import Eligibility
 from cds.clinical.evidence import Fact, Lab, Source
-from cds.clinical.tumour import tumour_sources
+from cds.clinical.tumour import documented_findings
 from cds.paths import data_dir
 
 SCHEMA_VERSION = 1
@@ -32,7 +32,8 @@ def source(s: Source | None) -> dict[str, Any] | None:
 
 def lab(name: str, value: Lab | None) -> dict[str, Any]:
     if value is None:
-        return {"name": name, "value": None, "problem": "no result"}
+        return {"name": name, "value": None, "unit": None, "problem": "no result", "uln": None,
+                "uln_assumed": False, "source": None}
     return {"name": name, "value": value.value, "unit": value.unit, "problem": value.problem,
             "uln": value.uln, "uln_assumed": value.uln_assumed if value.uln is None else False,
             "source": source(value.source)}
@@ -79,6 +80,7 @@ def to_json(a: Assessment) -> dict[str, Any]:
         "patient": inputs.patient,
         "as_of": a.as_of.isoformat(),
         "hcc": a.has_hcc,
+        "hcc_status": a.hcc_status.value,
         "hcc_diagnosis": source(inputs.hcc),
         "child_pugh": child_pugh(a.child_pugh),
         "albi": {"score": a.albi.score, "grade": a.albi.grade,
@@ -112,7 +114,8 @@ def to_json(a: Assessment) -> dict[str, Any]:
             "labs": [lab(n, getattr(inputs.labs, n)) for n in inputs.labs.__dataclass_fields__],
             "ecog": fact(inputs.ecog),
             "tumour": {name: fact(getattr(tumour, name)) for name in tumour.__dataclass_fields__},
-            "tumour_sources": tumour_sources(tumour),
+            "tumour_findings": [{"finding": label, **(fact(f) or {})}
+                                for label, f in documented_findings(tumour)],
             "exclusions_documented": {k: source(v) for k, v in inputs.exclusions.items()},
         },
         "missing": all_missing(a),

@@ -124,3 +124,10 @@ def test_intermediate_not_eligible_gets_tace_and_negative_trials():
     assert rec.option == "tace"
     assert not rec.protocol_option
     assert {"SPACE", "TACE-2", "POST-TACE", "TACTICS"} <= set(rec.evidence)
+
+
+def test_unobtainable_diagnoses_are_unknown_not_absent():
+    """When the diagnoses could not be obtained, 'no HCC' is unknown: insufficient data."""
+    rec = option(patient(hcc=None, diagnoses_available=False))
+    assert rec.option == "insufficient_data"
+    assert "diagnoses" in rec.missing[0]

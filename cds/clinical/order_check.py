@@ -1,0 +1,54 @@
+"""Is a draft TACE or sorafenib order supported by the assessment?
+
+Critical: a known contraindication (Child-Pugh C or ≥ 8, bilirubin > 3 mg/dL, main portal vein
+invasion, extrahepatic spread, BCLC C/D). Warning: data that matters is missing, or the order is
+not what the evidence supports for this patient (early stage, infiltrative B3; sorafenib outside the
+Peng population and outside the NCT00919009 protocol). Info: supported, with the protocol schedule.
+No verdict for a patient without HCC (TACE is used for other liver tumours too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cds.clinical.recommendation import (
+    INSUFFICIENT_DATA,
+    NO_TACE,
+    NOT_APPLICABLE,
+    TACE,
+    TACE_PLUS_SORAFENIB,
+    Recommendation,
+)
+
+TACE_ORDER = "tace"
+SORAFENIB_ORDER = "sorafenib"
+
+
+@dataclass(frozen=True)
+class OrderVerdict:
+    """``outcome`` names the card to show: contraindicated, missing-data, not-supported,
+    supported; ``indicator`` is the CDS Hooks indicator."""
+
+    order: str
+    outcome: str
+    indicator: str
+    reasons: tuple[str, ...]
+
+
+def check_order(order: str, rec: Recommendation) -> OrderVerdict | None:
+    """The verdict on one draft order, from the patient's recommendation."""
+    if rec.option == NOT_APPLICABLE:
+        return None
+    if rec.option == NO_TACE and rec.contraindicated:
+        return OrderVerdict(order, "contraindicated", "critical", rec.reasons)
+    if rec.option == INSUFFICIENT_DATA:
+        return OrderVerdict(order, "missing-data", "warning", rec.missing)
+    if rec.option == NO_TACE:
+        return OrderVerdict(order, "not-supported", "warning", rec.reasons)
+    if order == TACE_ORDER or rec.option == TACE_PLUS_SORAFENIB or rec.protocol_option:
+        return OrderVerdict(order, "supported", "info", rec.reasons)
+    assert rec.option == TACE
+    return OrderVerdict(order, "not-supported", "warning", (
+        "TACE plus sorafenib is not supported for this patient: not the Peng 2024 population and "
+        "not eligible for the NCT00919009 protocol; randomised trials in unselected patients "
+        "found no overall-survival benefit",))

@@ -1,0 +1,1 @@
+"""CDS Hooks service plumbing: client authentication (JWT) and card feedback."""

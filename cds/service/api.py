@@ -1,0 +1,107 @@
+"""The CDS Hooks HTTP API: discovery, service calls, feedback, health."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from cds.clinical.order_check import check_order
+from cds.errors import DeadlineExceeded, InvalidHookRequest, UnknownService
+from cds.fhir.client import Deadline
+from cds.fhir.orders import checked_orders
+from cds.fhir.record import flatten, record_from_resources
+from cds.pipeline import assess_record
+from cds.render.cards import order_cards, patient_view_cards
+from cds.report.assessment_json import to_json
+from cds.service.feedback import parse_feedback
+from cds.service.hooks import HookRequest, parse_hook_request
+from cds.service.wiring import Services
+
+log = logging.getLogger("cds.service")
+
+
+def json_body() -> Any:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InvalidHookRequest("the body must be JSON (Content-Type: application/json)")
+    return body
+
+
+def audience(services: Services) -> str:
+    """The exact URL invoked, as the client's JWT must name it in ``aud``."""
+    base = services.settings.public_base_url
+    return (base.rstrip("/") + request.path) if base else request.base_url
+
+
+def authenticate(services: Services) -> None:
+    if services.verifier is not None:
+        services.verifier.verify(request.headers.get("Authorization"), audience(services))
+
+
+def assess_hook(services: Services, service_id: str, hook: HookRequest,
+                deadline: Deadline) -> list[dict[str, Any]]:
+    """Gather the data, assess, and render the cards of one hook call."""
+    definition = services.definitions[service_id]
+    gathered = services.data_source(definition, hook, deadline).gather(hook.prefetch, hook.context)
+    aliases: dict[str, str] = {}
+    notes = gathered.notes()
+    resources = flatten(gathered.resources, aliases, notes)
+    record = record_from_resources(resources, hook.patient_id, aliases, notes)
+    record.unavailable = gathered.unavailable_types(definition.prefetch)
+    assessment = assess_record(record, services.as_of())
+    result = to_json(assessment)
+    if hook.hook == "patient-view":
+        return patient_view_cards(result, hook.patient_id)
+    verdicts = [v for v in (check_order(order, assessment.recommendation)
+                            for order in checked_orders(hook.context, hook.hook)) if v]
+    return order_cards(verdicts, result)
+
+
+def build_blueprint(services: Services) -> Blueprint:
+    bp = Blueprint("cds_hooks", __name__)
+
+    @bp.get("/cds-services")
+    def discovery() -> Response:
+        return jsonify(services.discovery)
+
+    @bp.post("/cds-services/<service_id>")
+    def call_service(service_id: str) -> Response:
+        started = time.monotonic()
+        if service_id not in services.definitions:
+            raise UnknownService(f"no CDS service '{service_id}'")
+        authenticate(services)
+        settings = services.settings
+        hook = parse_hook_request(json_body(), services.definitions[service_id].hooks,
+                                  settings.fhir_allow_http, settings.fhir_server_allowlist)
+        deadline = Deadline.after(settings.deadline_seconds)
+        try:
+            cards = assess_hook(services, service_id, hook, deadline)
+        except DeadlineExceeded as exc:
+            log.warning("service=%s hookInstance=%s answered no cards: %s", service_id,
+                        hook.hook_instance, exc)
+            return jsonify({"cards": []})
+        services.feedback.record_cards(
+            service_id, [(c["uuid"], c["extension"]["org.example.hcc-cds.card-kind"])
+                         for c in cards])
+        log.info("service=%s hook=%s hookInstance=%s cards=%d ms=%.0f", service_id, hook.hook,
+                 hook.hook_instance, len(cards), (time.monotonic() - started) * 1000)
+        return jsonify({"cards": cards})
+
+    @bp.post("/cds-services/<service_id>/feedback")
+    def feedback(service_id: str) -> Response:
+        if service_id not in services.definitions:
+            raise UnknownService(f"no CDS service '{service_id}'")
+        authenticate(services)
+        items = parse_feedback(json_body())
+        stored, duplicates = services.feedback.add(service_id, items)
+        log.info("service=%s feedback stored=%d duplicates=%d", service_id, stored, duplicates)
+        return jsonify({"stored": stored, "duplicates": duplicates})
+
+    @bp.get("/healthz")
+    def healthz() -> Response:
+        return jsonify({"status": "ok"})
+
+    return bp
