@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -51,7 +52,25 @@ def build_parser() -> argparse.ArgumentParser:
                         help="assessment date (default: today)")
     demo = sub.add_parser("demo", help="assess the built-in demo patient")
     demo.add_argument("--json", action="store_true")
+    serve = sub.add_parser("serve", help="run the CDS Hooks service with gunicorn")
+    serve.add_argument("--bind", default=None, help="address:port (default CDS_BIND or "
+                                                    "127.0.0.1:8080)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="worker processes (default CDS_WORKERS or 2)")
+    report = sub.add_parser("feedback-report", help="accept/override counts per card kind")
+    report.add_argument("--database", default=None,
+                        help="SQLite file (default CDS_DATABASE or instance/hcc-cds.sqlite3)")
     return parser
+
+
+def run_feedback_report(database: str | None) -> str:
+    from cds.service.config import DEFAULTS
+    from cds.service.feedback import FeedbackStore, format_report
+
+    path = database or os.environ.get("CDS_DATABASE") or DEFAULTS["DATABASE"]
+    if not Path(path).exists():
+        raise InputError(f"no feedback database at {path}")
+    return format_report(FeedbackStore(path).report())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
             path = data_dir("fhir_fixtures") / DEMO_FIXTURE
             expected = json.loads(path.with_suffix(".expected.json").read_text())
             print(run_assess(path, date.fromisoformat(expected["as_of"]), args.json))
+            return 0
+        if args.command == "serve":
+            from cds.service.server import serve
+
+            return serve(args.bind, args.workers)
+        if args.command == "feedback-report":
+            print(run_feedback_report(args.database))
             return 0
         print(run_assess(args.file, args.as_of or date.today(), args.json))
         return 0

@@ -34,7 +34,10 @@ def operation_outcome(status: int, message: str) -> Response:
 def register_errors(app: Flask) -> None:
     @app.errorhandler(CdsError)
     def cds_error(exc: CdsError) -> Response:
-        return operation_outcome(exc.status_code, str(exc))
+        response = operation_outcome(exc.status_code, str(exc))
+        if exc.status_code == 401:  # RFC 6750: say which scheme is expected
+            response.headers["WWW-Authenticate"] = 'Bearer realm="cds-services"'
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
