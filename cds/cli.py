@@ -48,18 +48,24 @@ def build_parser() -> argparse.ArgumentParser:
     assess = sub.add_parser("assess", help="assess a FHIR Bundle or CDS Hooks request")
     assess.add_argument("file", type=Path)
     assess.add_argument("--json", action="store_true", help="print the assessment as JSON")
-    assess.add_argument("--as-of", type=parse_as_of, default=None,
-                        help="assessment date (default: today)")
+    assess.add_argument(
+        "--as-of", type=parse_as_of, default=None, help="assessment date (default: today)"
+    )
     demo = sub.add_parser("demo", help="assess the built-in demo patient")
     demo.add_argument("--json", action="store_true")
     serve = sub.add_parser("serve", help="run the CDS Hooks service with gunicorn")
-    serve.add_argument("--bind", default=None, help="address:port (default CDS_BIND or "
-                                                    "127.0.0.1:8080)")
-    serve.add_argument("--workers", type=int, default=None,
-                       help="worker processes (default CDS_WORKERS or 2)")
+    serve.add_argument(
+        "--bind", default=None, help="address:port (default CDS_BIND or 127.0.0.1:8080)"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default CDS_WORKERS or 2)"
+    )
     report = sub.add_parser("feedback-report", help="accept/override counts per card kind")
-    report.add_argument("--database", default=None,
-                        help="SQLite file (default CDS_DATABASE or instance/hcc-cds.sqlite3)")
+    report.add_argument(
+        "--database",
+        default=None,
+        help="SQLite file (default CDS_DATABASE or instance/hcc-cds.sqlite3)",
+    )
     return parser
 
 

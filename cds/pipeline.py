@@ -11,8 +11,9 @@ from cds.fhir.record import PatientRecord, load_record
 from cds.report.assessment_json import to_json
 
 
-def assess_record(record: PatientRecord, as_of: date, settings: Settings | None = None
-                  ) -> Assessment:
+def assess_record(
+    record: PatientRecord, as_of: date, settings: Settings | None = None
+) -> Assessment:
     return assess(extract(record, as_of), as_of, settings)
 
 

@@ -15,10 +15,18 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fhir_fixtures"
 ELIGIBLE = FIXTURES / "nct00919009_eligible.json"
 
 STABLE_KEYS = [
-    ("child_pugh", "score"), ("child_pugh", "score_range"), ("child_pugh", "class"),
-    ("child_pugh", "points"), ("albi", "score"), ("albi", "grade"), ("bclc", "stage"),
-    ("tnm", "ajcc8"), ("tnm", "muicc"), ("eligibility", "NCT00919009"),
-    ("recommendation", "option"), ("recommendation", "reasons"),
+    ("child_pugh", "score"),
+    ("child_pugh", "score_range"),
+    ("child_pugh", "class"),
+    ("child_pugh", "points"),
+    ("albi", "score"),
+    ("albi", "grade"),
+    ("bclc", "stage"),
+    ("tnm", "ajcc8"),
+    ("tnm", "muicc"),
+    ("eligibility", "NCT00919009"),
+    ("recommendation", "option"),
+    ("recommendation", "reasons"),
 ]
 
 
@@ -28,12 +36,18 @@ def test_json_has_the_stable_keys(capsys):
     result = json.loads(capsys.readouterr().out)
     for section, key in STABLE_KEYS:
         assert key in result[section]
-    assert set(result["child_pugh"]["points"]) == {"bilirubin", "albumin", "inr", "ascites",
-                                                   "encephalopathy"}
+    assert set(result["child_pugh"]["points"]) == {
+        "bilirubin",
+        "albumin",
+        "inr",
+        "ascites",
+        "encephalopathy",
+    }
     assert set(result["tnm"]["ajcc8"]) >= {"t", "n", "m", "stage"}
     assert set(result["tnm"]["muicc"]) >= {"t", "stage"}
-    assert {"id", "text", "status", "reason"} <= set(result["eligibility"]["NCT00919009"]
-                                                     ["criteria"][0])
+    assert {"id", "text", "status", "reason"} <= set(
+        result["eligibility"]["NCT00919009"]["criteria"][0]
+    )
     assert isinstance(result["missing"], list)
 
 
@@ -55,13 +69,16 @@ def test_summary_lists_what_is_missing(capsys):
     assert "older than 30 days" in out
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"{not json", "is not JSON"),
-    (b"[1, 2]", "not a JSON object"),
-    (b'{"resourceType": "Bundle", "type": "collection", "entry": []}', "no Patient"),
-    (b'{"hello": "world"}', "neither a FHIR Bundle"),
-    (b"\xff\xfe", "is not JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{not json", "is not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b'{"resourceType": "Bundle", "type": "collection", "entry": []}', "no Patient"),
+        (b'{"hello": "world"}', "neither a FHIR Bundle"),
+        (b"\xff\xfe", "is not JSON"),
+    ],
+)
 def test_unreadable_input_exits_2_with_one_line(tmp_path, capsys, content, message):
     """Unreadable input: exit code 2 and a one-line error, never a traceback."""
     path = tmp_path / "input.json"
@@ -81,7 +98,8 @@ def test_missing_file_exits_2(tmp_path, capsys):
 def test_console_script_runs_the_demo():
     """The installed ``cds`` entry point assesses the built-in demo patient."""
     cds = Path(sys.executable).with_name("cds")
-    done = subprocess.run([str(cds), "demo", "--json"], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [str(cds), "demo", "--json"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["recommendation"]["option"] == "tace"

@@ -43,7 +43,9 @@ def lookup(document: Any, dotted: str) -> Any:
     return node
 
 
-@pytest.mark.parametrize("expected_path", CASES, ids=lambda p: p.name.removesuffix(".expected.json"))
+@pytest.mark.parametrize(
+    "expected_path", CASES, ids=lambda p: p.name.removesuffix(".expected.json")
+)
 def test_fixture_matches_hand_worked_result(expected_path: Path, capsys):
     """The assessment of each fixture equals, key by key, what was worked out by hand."""
     spec = json.loads(expected_path.read_text())
@@ -66,10 +68,13 @@ def test_there_are_enough_fixtures():
     assert len(CASES) >= 15
 
 
-@pytest.mark.parametrize("name", [
-    "synthea-r4-Murray_Hane-liver-subset.json",
-    "synthea-r4-Murray_Hane_dd3f014e-481e-4c9c-834e-47e3f881ce3b.json",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "synthea-r4-Murray_Hane-liver-subset.json",
+        "synthea-r4-Murray_Hane_dd3f014e-481e-4c9c-834e-47e3f881ce3b.json",
+    ],
+)
 def test_synthea_patient_loads_and_has_no_hcc(name, capsys):
     """The public Synthea patient (transaction Bundle, urn:uuid references) loads; it has no HCC."""
     result = run_json(capsys, str(EXTERNAL / name), "--as-of", "2005-11-10")

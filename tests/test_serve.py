@@ -24,14 +24,22 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = free_port()
-    env = {**os.environ, "CDS_AUTH_DISABLED": "true", "CDS_AS_OF": '"2026-11-15"',
-           "CDS_DATABASE": str(tmp_path_factory.mktemp("db") / "cds.sqlite3"),
-           "CDS_WORKERS": "2"}
+    env = {
+        **os.environ,
+        "CDS_AUTH_DISABLED": "true",
+        "CDS_AS_OF": '"2026-11-15"',
+        "CDS_DATABASE": str(tmp_path_factory.mktemp("db") / "cds.sqlite3"),
+        "CDS_WORKERS": "2",
+    }
     cds = Path(sys.executable).with_name("cds")
     log = tmp_path_factory.mktemp("log") / "serve.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen([str(cds), "serve", "--bind", f"127.0.0.1:{port}"], env=env,
-                                   stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(cds), "serve", "--bind", f"127.0.0.1:{port}"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):  # up to 30 s for gunicorn and the workers to start
         try:
@@ -56,8 +64,11 @@ def test_serve_answers_health_and_discovery(server):
 
 def test_serve_returns_cards_for_a_fixture_request(server):
     """A patient-view call over real HTTP returns the expected card."""
-    response = requests.post(server + "/cds-services/hcc-assessment",
-                             json=hook_request("peng_2024_recurrence"), timeout=10)
+    response = requests.post(
+        server + "/cds-services/hcc-assessment",
+        json=hook_request("peng_2024_recurrence"),
+        timeout=10,
+    )
     assert response.status_code == 200
     card = response.json()["cards"][0]
     assert card["extension"]["org.example.hcc-cds.card-kind"] == "tace_plus_sorafenib"

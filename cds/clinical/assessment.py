@@ -9,8 +9,8 @@ from cds.clinical import nct00919009
 from cds.clinical.albi import Albi, score_albi
 from cds.clinical.bclc import Bclc, stage_bclc
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS, ChildPugh, score_child_pugh
-from cds.clinical.evidence import Status, usable
 from cds.clinical.eligibility import Context, Eligibility, evaluate
+from cds.clinical.evidence import Status, usable
 from cds.clinical.inputs import PatientInputs
 from cds.clinical.peng import PengPopulation, peng_population
 from cds.clinical.recommendation import Recommendation, recommend
@@ -67,8 +67,9 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
     muicc = stage_muicc(inputs.tumour)
     # The protocol wants every lab within 7 days, so the trial judges Child-Pugh on that window.
     trial_cp = score_child_pugh(inputs, as_of, settings.trial_lab_window_days)
-    ctx = Context(inputs, as_of, trial_cp, muicc, settings.trial_lab_window_days,
-                  settings.default_uln)
+    ctx = Context(
+        inputs, as_of, trial_cp, muicc, settings.trial_lab_window_days, settings.default_uln
+    )
     trial = evaluate(nct00919009.TRIAL_ID, nct00919009.CRITERIA, ctx)
     peng = peng_population(inputs, bclc, cp)
     return Assessment(
@@ -82,7 +83,13 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
         eligibility=trial,
         peng=peng,
         recommendation=recommend(
-            hcc_status(inputs), bclc, cp, inputs.tumour,
+            hcc_status(inputs),
+            bclc,
+            cp,
+            inputs.tumour,
             usable(inputs.labs.bilirubin, "bilirubin", as_of, SCORE_LOOKBACK_DAYS),
-            peng.status, peng.missing, trial),
+            peng.status,
+            peng.missing,
+            trial,
+        ),
     )

@@ -81,10 +81,17 @@ def stage_bclc(t: Tumour, ecog: Fact[int] | None, cp: ChildPugh) -> Bclc:
     """BCLC 2022 stage from tumour burden, liver function (Child-Pugh range) and ECOG PS."""
     liver = liver_function(cp)
     ps = None if ecog is None else ecog.value
-    missing = [m for m, absent in (("ECOG performance status", ps is None),
-                                   ("liver function (Child-Pugh)", liver is None)) if absent]
-    terminal = tri_or([None if ps is None else ps > ECOG_C_MAX,
-                       None if liver is None else liver == "end-stage"])
+    missing = [
+        m
+        for m, absent in (
+            ("ECOG performance status", ps is None),
+            ("liver function (Child-Pugh)", liver is None),
+        )
+        if absent
+    ]
+    terminal = tri_or(
+        [None if ps is None else ps > ECOG_C_MAX, None if liver is None else liver == "end-stage"]
+    )
     if terminal:
         why = "ECOG PS 3–4" if ps is not None and ps > ECOG_C_MAX else "end-stage liver function"
         return Bclc("D", None, liver, (why,), ())
@@ -93,13 +100,25 @@ def stage_bclc(t: Tumour, ecog: Fact[int] | None, cp: ChildPugh) -> Bclc:
     invasion, spread = macroscopic_invasion(t), extrahepatic_spread(t)
     advanced = tri_or([invasion, spread, ps is not None and ps >= 1])
     if advanced:
-        reasons = [r for r, on in (("portal (macrovascular) invasion", invasion),
-                                   ("extrahepatic spread", spread),
-                                   ("ECOG PS 1–2", ps >= 1)) if on]
+        reasons = [
+            r
+            for r, on in (
+                ("portal (macrovascular) invasion", invasion),
+                ("extrahepatic spread", spread),
+                ("ECOG PS 1–2", ps >= 1),
+            )
+            if on
+        ]
         return Bclc("C", None, liver, tuple(reasons), ())
     if advanced is None:
-        absent = [name for name, v in (("vascular invasion (Vp/Vv)", invasion),
-                                       ("extrahepatic spread (N/M)", spread)) if v is None]
+        absent = [
+            name
+            for name, v in (
+                ("vascular invasion (Vp/Vv)", invasion),
+                ("extrahepatic spread (N/M)", spread),
+            )
+            if v is None
+        ]
         return Bclc(None, None, liver, (), tuple(absent))
     stage, missing = early_stage(t)
     substage = b_subgroup(t) if stage == "B" else None

@@ -100,9 +100,7 @@ def finding_points(name: str, finding: GradedFinding) -> Component:
     return Component(name, 2, "present", finding.source, "severity not recorded, scored as mild")
 
 
-def lab_component(
-    name: str, lab: Usable, points: Callable[[float], int], unit: str
-) -> Component:
+def lab_component(name: str, lab: Usable, points: Callable[[float], int], unit: str) -> Component:
     """A laboratory component: its points, or unknown with the reason."""
     if lab.value is None or lab.lab is None:
         return Component(name, None, lab.reason or f"{name}: unknown")
@@ -110,8 +108,9 @@ def lab_component(
     return Component(name, points(lab.value), basis, lab.lab.source)
 
 
-def score_child_pugh(inputs: PatientInputs, as_of: date,
-                     lookback_days: int = SCORE_LOOKBACK_DAYS) -> ChildPugh:
+def score_child_pugh(
+    inputs: PatientInputs, as_of: date, lookback_days: int = SCORE_LOOKBACK_DAYS
+) -> ChildPugh:
     """Score Child-Pugh from the latest labs within the lookback window and the coded findings.
 
     :param as_of: the assessment date.

@@ -96,14 +96,17 @@ class LabLimit:
     unit: str
 
     def judge(self, ctx: Context) -> Judgement:
-        lab = usable(getattr(ctx.inputs.labs, self.analyte), self.analyte, ctx.as_of,
-                     ctx.lab_window_days)
+        lab = usable(
+            getattr(ctx.inputs.labs, self.analyte), self.analyte, ctx.as_of, ctx.lab_window_days
+        )
         if lab.value is None or lab.lab is None:
             return Judgement(Status.UNKNOWN, f"{lab.reason} (repeat lab)")
         ok = compare(lab.value, self.op, self.limit)
         words = COMPARATORS[self.op][1]
-        reason = (f"{self.analyte} {shown(lab.value)} {self.unit}; needs {words} {self.limit:g} "
-                  f"{self.unit}").replace("  ", " ")
+        reason = (
+            f"{self.analyte} {shown(lab.value)} {self.unit}; needs {words} {self.limit:g} "
+            f"{self.unit}"
+        ).replace("  ", " ")
         return Judgement(Status.of(ok), reason, (lab.lab.source,))
 
 
@@ -121,15 +124,18 @@ class BelowUlnMultiple:
         uln = lab.lab.uln if lab.lab.uln is not None else ctx.default_uln[analyte]
         assumed = " (ULN assumed: no reference range on the result)" if lab.lab.uln is None else ""
         limit = self.multiple * uln
-        reason = (f"{analyte} {shown(lab.value)} {lab.lab.unit} = {lab.value / uln:.2f}× ULN {shown(uln)}"
-                  f"{assumed}; needs below {self.multiple:g}× ULN")
+        reason = (
+            f"{analyte} {shown(lab.value)} {lab.lab.unit} = {lab.value / uln:.2f}× ULN {shown(uln)}"
+            f"{assumed}; needs below {self.multiple:g}× ULN"
+        )
         return Judgement(Status.of(lab.value < limit), reason, (lab.lab.source,))
 
     def judge(self, ctx: Context) -> Judgement:
         parts = [self.judge_one(ctx, a) for a in self.analytes]
         status = all_of([p.status for p in parts])
-        return Judgement(status, "; ".join(p.reason for p in parts),
-                         tuple(s for p in parts for s in p.sources))
+        return Judgement(
+            status, "; ".join(p.reason for p in parts), tuple(s for p in parts for s in p.sources)
+        )
 
 
 @dataclass(frozen=True)
@@ -170,10 +176,14 @@ class MaximumEcog:
             return Judgement(Status.UNKNOWN, "ECOG performance status not documented")
         age = age_in_days(ecog.source.date, ctx.as_of)
         if age is None or age > SCORE_LOOKBACK_DAYS:
-            return Judgement(Status.UNKNOWN, f"ECOG older than {SCORE_LOOKBACK_DAYS} days",
-                             (ecog.source,))
-        return Judgement(Status.of(ecog.value <= self.grade),
-                         f"ECOG {ecog.value}; needs at most {self.grade}", (ecog.source,))
+            return Judgement(
+                Status.UNKNOWN, f"ECOG older than {SCORE_LOOKBACK_DAYS} days", (ecog.source,)
+            )
+        return Judgement(
+            Status.of(ecog.value <= self.grade),
+            f"ECOG {ecog.value}; needs at most {self.grade}",
+            (ecog.source,),
+        )
 
 
 @dataclass(frozen=True)
@@ -203,8 +213,10 @@ class MuiccStageIn:
         if m.stage is None:
             return Judgement(Status.UNKNOWN, f"mUICC stage undetermined ({', '.join(m.missing)})")
         if m.reached_via_n1:
-            return Judgement(Status.UNKNOWN, "mUICC IVA through regional nodes (N1): extrahepatic "
-                                             "disease, needs review")
+            return Judgement(
+                Status.UNKNOWN,
+                "mUICC IVA through regional nodes (N1): extrahepatic disease, needs review",
+            )
         return Judgement(Status.of(m.stage in self.stages), f"mUICC {m.stage}; needs {wanted}")
 
 
@@ -215,9 +227,12 @@ class NoMainVesselInvasion:
         invaded = main_vessel_invasion(t)
         sources = tuple(f.source for f in (t.portal_invasion, t.hepatic_vein_invasion) if f)
         if invaded is None:
-            return Judgement(Status.UNKNOWN, "portal and hepatic-vein invasion not both documented",
-                             sources)
-        reason = "main portal vein or IVC invasion" if invaded else "no main portal vein or IVC invasion"
+            return Judgement(
+                Status.UNKNOWN, "portal and hepatic-vein invasion not both documented", sources
+            )
+        reason = (
+            "main portal vein or IVC invasion" if invaded else "no main portal vein or IVC invasion"
+        )
         return Judgement(Status.of(not invaded), reason, sources)
 
 
@@ -235,8 +250,11 @@ class NoExtrahepaticMetastasis:
         if mets is None:
             return Judgement(Status.UNKNOWN, "distant metastasis (M) not documented", sources)
         if nodes:
-            return Judgement(Status.UNKNOWN, "M0 but regional lymph-node metastasis (N1): "
-                                             "extrahepatic disease, needs review", sources)
+            return Judgement(
+                Status.UNKNOWN,
+                "M0 but regional lymph-node metastasis (N1): extrahepatic disease, needs review",
+                sources,
+            )
         return Judgement(Status.MET, "M0" + ("" if nodes is None else ", N0"), sources)
 
 
@@ -248,9 +266,11 @@ class MaximumTumourSize:
         size = ctx.inputs.tumour.largest_cm
         if size is None:
             return Judgement(Status.UNKNOWN, "largest tumour size not documented")
-        return Judgement(Status.of(size.value <= self.cm),
-                         f"largest tumour {size.value:g} cm; needs at most {self.cm:g} cm",
-                         (size.source,))
+        return Judgement(
+            Status.of(size.value <= self.cm),
+            f"largest tumour {size.value:g} cm; needs at most {self.cm:g} cm",
+            (size.source,),
+        )
 
 
 @dataclass(frozen=True)

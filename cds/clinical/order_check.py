@@ -48,7 +48,14 @@ def check_order(order: str, rec: Recommendation) -> OrderVerdict | None:
     if order == TACE_ORDER or rec.option == TACE_PLUS_SORAFENIB or rec.protocol_option:
         return OrderVerdict(order, "supported", "info", rec.reasons)
     assert rec.option == TACE
-    return OrderVerdict(order, "not-supported", "warning", (
-        "TACE plus sorafenib is not supported for this patient: not the Peng 2024 population and "
-        "not eligible for the NCT00919009 protocol; randomised trials in unselected patients "
-        "found no overall-survival benefit",))
+    return OrderVerdict(
+        order,
+        "not-supported",
+        "warning",
+        (
+            "TACE plus sorafenib is not supported for this patient: not the Peng 2024 population "
+            "and "
+            "not eligible for the NCT00919009 protocol; randomised trials in unselected patients "
+            "found no overall-survival benefit",
+        ),
+    )

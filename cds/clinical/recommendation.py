@@ -84,8 +84,14 @@ def open_questions(bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable)
 
 
 def recommend(
-    hcc: Status, bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable,
-    peng: Status, peng_missing: tuple[str, ...], trial: Eligibility,
+    hcc: Status,
+    bclc: Bclc,
+    cp: ChildPugh,
+    tumour: Tumour,
+    bilirubin: Usable,
+    peng: Status,
+    peng_missing: tuple[str, ...],
+    trial: Eligibility,
 ) -> Recommendation:
     """Decide the suggestion from the stage, liver function, Peng population and trial status.
 
@@ -94,41 +100,66 @@ def recommend(
     if hcc is Status.NOT_MET:
         return Recommendation(NOT_APPLICABLE, ("no active hepatocellular carcinoma coded",))
     if hcc is Status.UNKNOWN:
-        return Recommendation(INSUFFICIENT_DATA, ("the patient's diagnoses could not be obtained, "
-                                                  "so whether HCC is coded is unknown",),
-                              missing=("diagnoses (Condition resources) from the EHR",))
+        return Recommendation(
+            INSUFFICIENT_DATA,
+            ("the patient's diagnoses could not be obtained, so whether HCC is coded is unknown",),
+            missing=("diagnoses (Condition resources) from the EHR",),
+        )
     contra = contraindications(bclc, cp, tumour, bilirubin)
     if contra:
         return Recommendation(NO_TACE, tuple(contra), NEGATIVE_TRIALS, contraindicated=True)
     missing = open_questions(bclc, cp, tumour, bilirubin)
     if missing:
-        return Recommendation(INSUFFICIENT_DATA, ("data that could change the suggestion is "
-                                                  "missing or stale",), missing=tuple(missing))
+        return Recommendation(
+            INSUFFICIENT_DATA,
+            ("data that could change the suggestion is missing or stale",),
+            missing=tuple(missing),
+        )
     if bclc.stage in ("0", "A"):
-        return Recommendation(NO_TACE, (f"BCLC stage {bclc.stage}: ablation, resection or "
-                                        "transplantation come first",), ("BCLC-2022",))
+        return Recommendation(
+            NO_TACE,
+            (f"BCLC stage {bclc.stage}: ablation, resection or transplantation come first",),
+            ("BCLC-2022",),
+        )
     if bclc.substage == "B3":
-        return Recommendation(NO_TACE, ("BCLC B3 (diffuse, infiltrative): systemic therapy",),
-                              ("BCLC-2022",))
+        return Recommendation(
+            NO_TACE, ("BCLC B3 (diffuse, infiltrative): systemic therapy",), ("BCLC-2022",)
+        )
     if peng is Status.UNKNOWN:
-        return Recommendation(INSUFFICIENT_DATA, ("prior hepatectomy documented: whether the "
-                                                  "Peng 2024 population applies is unknown",),
-                              missing=peng_missing)
+        return Recommendation(
+            INSUFFICIENT_DATA,
+            ("prior hepatectomy documented: whether the Peng 2024 population applies is unknown",),
+            missing=peng_missing,
+        )
     if peng is Status.MET:
         return Recommendation(
             TACE_PLUS_SORAFENIB,
-            ("recurrent intermediate-stage HCC after R0 hepatectomy with microvascular invasion: "
-             "the Peng 2024 population",),
-            ("PENG-2024", "NCT00919009"), (TACE,))
+            (
+                "recurrent intermediate-stage HCC after R0 hepatectomy with microvascular "
+                "invasion: "
+                "the Peng 2024 population",
+            ),
+            ("PENG-2024", "NCT00919009"),
+            (TACE,),
+        )
     if trial.status == "eligible":
         return Recommendation(
-            TACE, ("BCLC B with preserved liver function: TACE is the guideline standard",
-                   "all NCT00919009 criteria met: TACE plus sorafenib may be offered as the "
-                   "protocol option (single-arm phase 2 evidence)"),
-            ("BCLC-2022", "NCT00919009", *NEGATIVE_TRIALS), (TACE_PLUS_SORAFENIB,),
-            protocol_option=True)
+            TACE,
+            (
+                "BCLC B with preserved liver function: TACE is the guideline standard",
+                "all NCT00919009 criteria met: TACE plus sorafenib may be offered as the "
+                "protocol option (single-arm phase 2 evidence)",
+            ),
+            ("BCLC-2022", "NCT00919009", *NEGATIVE_TRIALS),
+            (TACE_PLUS_SORAFENIB,),
+            protocol_option=True,
+        )
     return Recommendation(
-        TACE, ("BCLC B with preserved liver function: TACE is the guideline standard",
-               "TACE plus sorafenib is not suggested: randomised trials in unselected patients "
-               "found no overall-survival benefit"),
-        ("BCLC-2022", *NEGATIVE_TRIALS))
+        TACE,
+        (
+            "BCLC B with preserved liver function: TACE is the guideline standard",
+            "TACE plus sorafenib is not suggested: randomised trials in unselected patients "
+            "found no overall-survival benefit",
+        ),
+        ("BCLC-2022", *NEGATIVE_TRIALS),
+    )

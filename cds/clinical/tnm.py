@@ -1,18 +1,18 @@
 """TNM staging of HCC: AJCC 8th edition and the modified UICC stage of KLCA-NCC 2022.
 
-AJCC 8th T: T1a solitary ≤ 2 cm; T1b solitary > 2 cm without vascular invasion; T2 solitary > 2 cm
-with vascular invasion, or multiple none > 5 cm; T3 multiple, at least one > 5 cm; T4 major branch of
-the portal or hepatic vein, or direct invasion of adjacent organs other than the gallbladder, or
-perforation of visceral peritoneum. Stage: IA T1a N0 M0; IB T1b; II T2; IIIA T3; IIIB T4; IVA N1 M0;
-IVB M1.
+AJCC 8th T: T1a solitary ≤ 2 cm; T1b solitary > 2 cm without vascular invasion; T2 solitary
+> 2 cm with vascular invasion, or multiple none > 5 cm; T3 multiple, at least one > 5 cm; T4 major
+branch of the portal or hepatic vein, or direct invasion of adjacent organs other than the
+gallbladder, or perforation of visceral peritoneum. Stage: IA T1a N0 M0; IB T1b; II T2; IIIA T3;
+IIIB T4; IVA N1 M0; IVB M1.
 
 mUICC T counts three criteria (solitary; ≤ 2 cm; no vascular or bile-duct invasion): T1 all three,
 T2 two, T3 one, T4 none. Stage: I T1, II T2, III T3, IVA T4 N0 M0 or N1 M0, IVB M1.
 
 Vascular invasion: AJCC counts microscopic invasion, so a solitary tumour > 2 cm needs the
-pathology's microvascular-invasion finding to be T1b or T2. mUICC is staged on imaging (KLCA-NCC), so
-its criterion 3 reads macroscopic portal/hepatic-vein and bile-duct invasion and counts microvascular
-invasion only when pathology documents it.
+pathology's microvascular-invasion finding to be T1b or T2. mUICC is staged on imaging
+(KLCA-NCC), so its criterion 3 reads macroscopic portal/hepatic-vein and bile-duct invasion and
+counts microvascular invasion only when pathology documents it.
 
 A category is given only when the documentation decides it; otherwise it is ``None`` and
 ``missing`` says what to document. The clinician's recorded AJCC T category, when present, is used
@@ -87,8 +87,13 @@ def ajcc_t(t: Tumour) -> tuple[str | None, list[str]]:
     t4 = tri_or([major_branch_invasion(t), adjacent_organ_invasion(t)])
     if t4:
         return "T4", []
-    needed = ("nodule_count", "largest_cm", "portal_invasion", "hepatic_vein_invasion",
-              "adjacent_organ_invasion")
+    needed = (
+        "nodule_count",
+        "largest_cm",
+        "portal_invasion",
+        "hepatic_vein_invasion",
+        "adjacent_organ_invasion",
+    )
     missing = undocumented(t, needed)
     if t4 is None or t.nodule_count is None or t.largest_cm is None:
         return None, missing
@@ -167,9 +172,20 @@ def stage_muicc(t: Tumour) -> Muicc:
     t_cat = muicc_t(criteria)
     n, m = n_category(t), m_category(t)
     stage = muicc_stage(t_cat, n, m)
-    missing = undocumented(
-        t, ("nodule_count", "largest_cm", "portal_invasion", "hepatic_vein_invasion",
-            "bile_duct_invasion")) if t_cat is None else []
+    missing = (
+        undocumented(
+            t,
+            (
+                "nodule_count",
+                "largest_cm",
+                "portal_invasion",
+                "hepatic_vein_invasion",
+                "bile_duct_invasion",
+            ),
+        )
+        if t_cat is None
+        else []
+    )
     if n is None and stage is None:
         missing.append("regional lymph nodes (N)")
     if m is None:

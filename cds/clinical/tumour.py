@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from cds.clinical.evidence import Fact
 from cds.clinical.inputs import HepaticVeinInvasion, PortalInvasion, Tumour
 
-
 # How each documented finding is named when it is missing.
 FINDING_LABELS = {
     "nodule_count": "number of nodules",
@@ -49,7 +48,9 @@ def tri_not(value: bool | None) -> bool | None:
     return None if value is None else not value
 
 
-def _at_least(fact: Fact[PortalInvasion] | Fact[HepaticVeinInvasion] | None, grade: int) -> bool | None:
+def _at_least(
+    fact: Fact[PortalInvasion] | Fact[HepaticVeinInvasion] | None, grade: int
+) -> bool | None:
     return None if fact is None else fact.value >= grade
 
 
@@ -83,7 +84,7 @@ def bile_duct_invasion(t: Tumour) -> bool | None:
 
 
 def adjacent_organ_invasion(t: Tumour) -> bool | None:
-    """Direct invasion of an adjacent organ other than the gallbladder, or peritoneal perforation."""
+    """Direct invasion of an adjacent organ (not the gallbladder), or peritoneal perforation."""
     return _flag(t.adjacent_organ_invasion)
 
 

@@ -1,1 +1,1 @@
-"""FHIR R4 input: loading Bundles and hook requests, unit conversion, extraction to clinical inputs."""
+"""FHIR R4 input: Bundles and hook requests, unit conversion, extraction to clinical inputs."""

@@ -1,7 +1,8 @@
 """The only HTTP client of the service: reads and searches on the EHR's FHIR server.
 
 Every failure becomes one typed :class:`FhirFetchError` with a short reason that names no patient
-data: unauthorised, forbidden, not found, server error, timeout, not FHIR, too large, too many pages.
+data: unauthorised, forbidden, not found, server error, timeout, not FHIR, too large, too many
+pages.
 Searches follow ``next`` links up to a bound. Each response is streamed with a byte cap and the
 call's deadline, so a slow-dripping or huge response cannot hold the request.
 """
@@ -63,8 +64,14 @@ class FhirClient:
     :param session: a ``requests.Session`` (injected so tests can mock it).
     """
 
-    def __init__(self, base_url: str, token: str | None, session: requests.Session,
-                 limits: FhirLimits, deadline: Deadline) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        session: requests.Session,
+        limits: FhirLimits,
+        deadline: Deadline,
+    ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.token = token
         self.session = session
@@ -123,8 +130,11 @@ class FhirClient:
             page = self.get_json(url)
             if page.get("resourceType") != "Bundle":
                 raise FhirFetchError("not-fhir", f"search returned {page.get('resourceType')}")
-            resources.extend(e["resource"] for e in page.get("entry") or []
-                             if isinstance(e, dict) and isinstance(e.get("resource"), dict))
+            resources.extend(
+                e["resource"]
+                for e in page.get("entry") or []
+                if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+            )
             url = next_link(page)
         if url is not None:
             raise FhirFetchError("too-many-pages", f"more than {self.limits.max_pages} pages")

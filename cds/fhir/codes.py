@@ -50,8 +50,14 @@ LAB_CODES: dict[str, frozenset[Code]] = {
 
 ECOG = loinc("89247-1")
 # LOINC answer list LL529-9; LA4489-6 ("unknown") is deliberately absent.
-ECOG_ANSWERS = {"LA9622-7": 0, "LA9623-5": 1, "LA9624-3": 2, "LA9625-0": 3, "LA9626-8": 4,
-                "LA9627-6": 5}
+ECOG_ANSWERS = {
+    "LA9622-7": 0,
+    "LA9623-5": 1,
+    "LA9624-3": 2,
+    "LA9625-0": 3,
+    "LA9626-8": 4,
+    "LA9627-6": 5,
+}
 
 TUMOUR_SIZE = loinc("33728-7", "21889-1")
 TUMOUR_MAX_DIMENSION = (LOINC, "33728-7")
@@ -74,9 +80,17 @@ RESECTION_MARGIN = (HCC_CDS, "resection-margin")
 HCC_RECURRENCE = (HCC_CDS, "hcc-recurrence")
 
 PROJECT_OBSERVATIONS = (
-    NODULE_COUNT, PORTAL_VEIN_INVASION, HEPATIC_VEIN_INVASION, BILE_DUCT_INVASION,
-    MICROVASCULAR_INVASION, ADJACENT_ORGAN_INVASION, REGIONAL_NODE_METASTASIS,
-    EXTRAHEPATIC_METASTASIS, TUMOUR_PATTERN, WITHIN_TRANSPLANT_CRITERIA, RESECTION_MARGIN,
+    NODULE_COUNT,
+    PORTAL_VEIN_INVASION,
+    HEPATIC_VEIN_INVASION,
+    BILE_DUCT_INVASION,
+    MICROVASCULAR_INVASION,
+    ADJACENT_ORGAN_INVASION,
+    REGIONAL_NODE_METASTASIS,
+    EXTRAHEPATIC_METASTASIS,
+    TUMOUR_PATTERN,
+    WITHIN_TRANSPLANT_CRITERIA,
+    RESECTION_MARGIN,
     HCC_RECURRENCE,
 )
 
@@ -92,7 +106,8 @@ ENCEPHALOPATHY = snomed("13920009") | icd10("K76.82", "K72.90", "K72.91")
 # PBC 31712002 ✅ code (name ⚠️); PSC 197441003 ✅ (docs/research-findings.md §2).
 CHOLESTATIC = snomed("31712002", "197441003") | icd10("K74.3", "K83.0", "K83.01")
 DISTANT_METASTASIS_CONDITIONS = snomed("128462008") | frozenset(
-    (system, prefix) for prefix in ("C78", "C79") for system in (ICD10, ICD10CM))
+    (system, prefix) for prefix in ("C78", "C79") for system in (ICD10, ICD10CM)
+)
 NODAL_METASTASIS_CONDITIONS = frozenset((system, "C77") for system in (ICD10, ICD10CM))
 
 SEVERITY_MILD = snomed("255604002")
@@ -107,14 +122,15 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
 # 597747 "sorafenib 200 MG Oral Tablet" ✅ openFDA; 495881 ingredient ⚠️ unconfirmed;
 # ATC L01EX02 (current) and L01XE05 (before 2022) ⚠️.
-SORAFENIB = frozenset({(RXNORM, "597747"), (RXNORM, "495881"), (ATC, "L01EX02"),
-                       (ATC, "L01XE05")})
+SORAFENIB = frozenset({(RXNORM, "597747"), (RXNORM, "495881"), (ATC, "L01EX02"), (ATC, "L01XE05")})
 SORAFENIB_TABLET = (RXNORM, "597747", "sorafenib 200 MG Oral Tablet")
 # 441525007 "Percutaneous transluminal chemoembolisation of artery" ✅ (third-party browser);
 # no liver-specific SNOMED code was confirmed, so the project code names TACE of the liver.
 TACE = snomed("441525007") | project("tace")
-TACE_CODINGS = ((SNOMED, "441525007", "Percutaneous transluminal chemoembolisation of artery"),
-                (HCC_CDS, "tace", "Transarterial chemoembolisation (TACE) of the liver"))
+TACE_CODINGS = (
+    (SNOMED, "441525007", "Percutaneous transluminal chemoembolisation of artery"),
+    (HCC_CDS, "tace", "Transarterial chemoembolisation (TACE) of the liver"),
+)
 
 # NCT00919009 exclusions → Condition codes. ⚠️ codes are unconfirmed (clinical.md §2.3).
 EXCLUSION_CONDITIONS: dict[str, frozenset[Code]] = {

@@ -40,12 +40,16 @@ RECURRENT_CLINICAL_STATUS = {"recurrence", "relapse"}
 
 # --- reading FHIR values ------------------------------------------------------------------------
 
+
 def codings(concept: Any) -> list[Code]:
     """(system, code) pairs of a CodeableConcept; display text is never read."""
     if not isinstance(concept, dict):
         return []
-    return [(c.get("system"), c.get("code")) for c in concept.get("coding") or []
-            if isinstance(c, dict) and isinstance(c.get("code"), str)]
+    return [
+        (c.get("system"), c.get("code"))
+        for c in concept.get("coding") or []
+        if isinstance(c, dict) and isinstance(c.get("code"), str)
+    ]
 
 
 def code_in(pair: Code, wanted: frozenset[Code]) -> bool:
@@ -78,8 +82,12 @@ def parse_date(value: Any) -> date | None:
 
 def observation_date(obs: Resource) -> date | None:
     period = obs.get("effectivePeriod") if isinstance(obs.get("effectivePeriod"), dict) else {}
-    for value in (obs.get("effectiveDateTime"), period.get("start"), obs.get("effectiveInstant"),
-                  obs.get("issued")):
+    for value in (
+        obs.get("effectiveDateTime"),
+        period.get("start"),
+        obs.get("effectiveInstant"),
+        obs.get("issued"),
+    ):
         when = parse_date(value)
         if when is not None:
             return when
@@ -100,6 +108,7 @@ def quantity_text(q: dict[str, Any]) -> str:
 
 
 # --- selecting resources ------------------------------------------------------------------------
+
 
 class ObservationIndex:
     """Counting Observations by (system, code), newest first, dated on or before ``as_of``."""
@@ -154,6 +163,7 @@ def condition_source(cond: Resource) -> Source:
 
 # --- the extractor ------------------------------------------------------------------------------
 
+
 class Extractor:
     """Builds :class:`PatientInputs` from one patient's record on an assessment date."""
 
@@ -180,11 +190,19 @@ class Extractor:
         q = obs.get("valueQuantity")
         canonical = CANONICAL[analyte].unit
         if not self.valid(obs):
-            return Lab(None, canonical, Source(source_id, when, "invalid resource"),
-                       problem=f"{source_id} is not valid FHIR (see data problems)")
+            return Lab(
+                None,
+                canonical,
+                Source(source_id, when, "invalid resource"),
+                problem=f"{source_id} is not valid FHIR (see data problems)",
+            )
         if not isinstance(q, dict) or not isinstance(q.get("value"), int | float):
-            return Lab(None, canonical, Source(source_id, when, "no numeric value"),
-                       problem="result has no numeric value")
+            return Lab(
+                None,
+                canonical,
+                Source(source_id, when, "no numeric value"),
+                problem="result has no numeric value",
+            )
         source = Source(source_id, when, quantity_text(q))
         if q.get("comparator"):
             return Lab(None, canonical, source, problem=f"result is a bound ({quantity_text(q)})")
@@ -208,8 +226,12 @@ class Extractor:
                     return None
         return None
 
-    def fact(self, wanted: frozenset[Code] | Code, read: Callable[[Resource], T | None],
-             index: ObservationIndex | None = None) -> Fact[T] | None:
+    def fact(
+        self,
+        wanted: frozenset[Code] | Code,
+        read: Callable[[Resource], T | None],
+        index: ObservationIndex | None = None,
+    ) -> Fact[T] | None:
         """The latest Observation's value read by ``read``; ``None`` if absent or unreadable."""
         wanted_set = wanted if isinstance(wanted, frozenset) else frozenset([wanted])
         hit = (index or self.index).latest(wanted_set)
@@ -245,22 +267,27 @@ class Extractor:
 
     def tumour(self, resection: Resection | None) -> Tumour:
         nodes = self.fact(codes.AJCC_N, read_ajcc("N")) or self.fact(
-            codes.REGIONAL_NODE_METASTASIS, read_boolean)
+            codes.REGIONAL_NODE_METASTASIS, read_boolean
+        )
         mets = self.fact(codes.AJCC_M, read_ajcc("M")) or self.fact(
-            codes.EXTRAHEPATIC_METASTASIS, read_boolean)
+            codes.EXTRAHEPATIC_METASTASIS, read_boolean
+        )
         # An active metastasis Condition is the current state, whatever an older staging said.
         nodal = self.condition(codes.NODAL_METASTASIS_CONDITIONS)
         distant = self.condition(codes.DISTANT_METASTASIS_CONDITIONS)
         return Tumour(
             nodule_count=self.fact(codes.NODULE_COUNT, read_positive_integer),
             largest_cm=self.fact(codes.TUMOUR_SIZE, read_size_cm),
-            portal_invasion=self.fact(codes.PORTAL_VEIN_INVASION,
-                                      read_grade(codes.VP_GRADES, PortalInvasion)),
-            hepatic_vein_invasion=self.fact(codes.HEPATIC_VEIN_INVASION,
-                                            read_grade(codes.VV_GRADES, HepaticVeinInvasion)),
+            portal_invasion=self.fact(
+                codes.PORTAL_VEIN_INVASION, read_grade(codes.VP_GRADES, PortalInvasion)
+            ),
+            hepatic_vein_invasion=self.fact(
+                codes.HEPATIC_VEIN_INVASION, read_grade(codes.VV_GRADES, HepaticVeinInvasion)
+            ),
             bile_duct_invasion=self.fact(codes.BILE_DUCT_INVASION, read_boolean),
-            microvascular_invasion=self.fact(codes.MICROVASCULAR_INVASION, read_boolean,
-                                             self.current_index(resection)),
+            microvascular_invasion=self.fact(
+                codes.MICROVASCULAR_INVASION, read_boolean, self.current_index(resection)
+            ),
             adjacent_organ_invasion=self.fact(codes.ADJACENT_ORGAN_INVASION, read_boolean),
             regional_nodes=Fact(True, nodal) if nodal else nodes,
             distant_metastasis=Fact(True, distant) if distant else mets,
@@ -270,9 +297,11 @@ class Extractor:
         )
 
     def resection(self) -> Resection | None:
-        procedures = [p for p in self.record.of_type("Procedure")
-                      if p.get("status") == "completed" and concept_in(p.get("code"),
-                                                                       codes.HEPATECTOMY)]
+        procedures = [
+            p
+            for p in self.record.of_type("Procedure")
+            if p.get("status") == "completed" and concept_in(p.get("code"), codes.HEPATECTOMY)
+        ]
         dated = [(procedure_date(p), p) for p in procedures]
         dated = [(d, p) for d, p in dated if d is None or d <= self.as_of]
         if not dated:
@@ -285,7 +314,8 @@ class Extractor:
         if recurrence is not None and recurrence.value and recurrence.source.date:
             specimen = self.index.restricted(lambda d: d < recurrence.source.date)
         return Resection(
-            Source(ref(proc), performed, "hepatectomy"), performed,
+            Source(ref(proc), performed, "hepatectomy"),
+            performed,
             margin=self.fact(codes.RESECTION_MARGIN, read_margin, specimen),
             recurrence=recurrence,
             microvascular_invasion=self.fact(codes.MICROVASCULAR_INVASION, read_boolean, specimen),
@@ -316,8 +346,11 @@ class Extractor:
         return None
 
     def exclusions(self) -> dict[str, Source]:
-        found = {key: self.condition(wanted)
-                 for key, wanted in codes.EXCLUSION_CONDITIONS.items() if wanted}
+        found = {
+            key: self.condition(wanted)
+            for key, wanted in codes.EXCLUSION_CONDITIONS.items()
+            if wanted
+        }
         other = [c for c in self.conditions if is_other_cancer(c)]
         if other:
             found["other-cancer"] = condition_source(other[0])
@@ -349,8 +382,11 @@ class Extractor:
             "tumour": self.tumour(resection),
             "exclusions": self.exclusions(),
         }
-        return PatientInputs(**fields, data_problems=tuple(self.problems),
-                             diagnoses_available="Condition" not in self.record.unavailable)
+        return PatientInputs(
+            **fields,
+            data_problems=tuple(self.problems),
+            diagnoses_available="Condition" not in self.record.unavailable,
+        )
 
 
 def extract(record: PatientRecord, as_of: date) -> PatientInputs:
@@ -359,6 +395,7 @@ def extract(record: PatientRecord, as_of: date) -> PatientInputs:
 
 
 # --- value readers (each returns None when it cannot read the value) -----------------------------
+
 
 def describe_value(obs: Resource) -> str:
     if isinstance(obs.get("valueQuantity"), dict):
@@ -389,8 +426,9 @@ def read_size_cm(obs: Resource) -> float | None:
     if not isinstance(q, dict) or not isinstance(q.get("value"), int | float):
         return None
     try:
-        return to_canonical(float(q["value"]), ucum_code(q.get("code"), q.get("system"),
-                                                         q.get("unit")), "size")
+        return to_canonical(
+            float(q["value"]), ucum_code(q.get("code"), q.get("system"), q.get("unit")), "size"
+        )
     except UnitError:
         return None
 
@@ -402,10 +440,13 @@ def project_value(obs: Resource, table: dict[str, Any]) -> Any:
     return None
 
 
-def read_grade(table: dict[str, int], enum_type: Callable[[int], T]) -> Callable[[Resource], T | None]:
+def read_grade(
+    table: dict[str, int], enum_type: Callable[[int], T]
+) -> Callable[[Resource], T | None]:
     def read(obs: Resource) -> T | None:
         grade = project_value(obs, table)
         return None if grade is None else enum_type(grade)
+
     return read
 
 
@@ -428,11 +469,13 @@ def ajcc_category(obs: Resource) -> str | None:
 
 def read_ajcc(axis: str) -> Callable[[Resource], bool | None]:
     """N or M category → True (N1/M1), False (N0/M0), None (NX or unreadable)."""
+
     def read(obs: Resource) -> bool | None:
         category = ajcc_category(obs)
         if category is None or not category.startswith(axis) or category.endswith("X"):
             return None
         return not category.startswith(f"{axis}0")
+
     return read
 
 
@@ -461,8 +504,9 @@ def severity_of(cond: Resource) -> Severity:
 
 
 def severity_rank(cond: Resource) -> int:
-    return {Severity.MILD: 1, Severity.SEVERITY_NOT_RECORDED: 2,
-            Severity.MODERATE_OR_SEVERE: 3}[severity_of(cond)]
+    return {Severity.MILD: 1, Severity.SEVERITY_NOT_RECORDED: 2, Severity.MODERATE_OR_SEVERE: 3}[
+        severity_of(cond)
+    ]
 
 
 def procedure_date(proc: Resource) -> date | None:
@@ -476,7 +520,10 @@ NOT_OTHER_CANCER = ("C22.0", "C77", "C78", "C79")
 def is_other_cancer(cond: Resource) -> bool:
     """An ICD-10 malignant neoplasm (C00–C97) that is neither HCC nor a secondary."""
     for system, code in codings(cond.get("code")):
-        if system in codes.PREFIX_MATCHED_SYSTEMS and code.startswith("C") and \
-                not code.startswith(NOT_OTHER_CANCER):
+        if (
+            system in codes.PREFIX_MATCHED_SYSTEMS
+            and code.startswith("C")
+            and not code.startswith(NOT_OTHER_CANCER)
+        ):
             return True
     return False

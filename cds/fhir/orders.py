@@ -24,8 +24,9 @@ def medication_concepts(request: Resource) -> list[Any]:
 
 def order_kind(resource: Resource) -> str | None:
     kind = resource.get("resourceType")
-    if kind == "MedicationRequest" and any(concept_in(c, codes.SORAFENIB)
-                                           for c in medication_concepts(resource)):
+    if kind == "MedicationRequest" and any(
+        concept_in(c, codes.SORAFENIB) for c in medication_concepts(resource)
+    ):
         return SORAFENIB_ORDER
     if kind == "ServiceRequest" and concept_in(resource.get("code"), codes.TACE):
         return TACE_ORDER
@@ -37,8 +38,7 @@ def checked_orders(context: dict[str, Any], hook: str) -> list[str]:
     resources = list(iter_bundle(context["draftOrders"], {}))
     if hook == "order-select":
         chosen = set(context.get("selections") or [])
-        resources = [r for r in resources
-                     if f"{r.get('resourceType')}/{r.get('id')}" in chosen]
+        resources = [r for r in resources if f"{r.get('resourceType')}/{r.get('id')}" in chosen]
     found: list[str] = []
     for resource in resources:
         kind = order_kind(resource)

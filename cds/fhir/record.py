@@ -112,13 +112,16 @@ def choose_patient(patients: list[Resource], wanted: str | None) -> Resource:
 
 
 def record_from_resources(
-    resources: list[Resource], patient_id: str | None = None,
-    aliases: dict[str, str] | None = None, notes: list[str] | None = None,
+    resources: list[Resource],
+    patient_id: str | None = None,
+    aliases: dict[str, str] | None = None,
+    notes: list[str] | None = None,
 ) -> PatientRecord:
     """Group the resources of one patient by type."""
     aliases = aliases or {}
-    patient = choose_patient([r for r in resources if r.get("resourceType") == "Patient"],
-                             patient_id)
+    patient = choose_patient(
+        [r for r in resources if r.get("resourceType") == "Patient"], patient_id
+    )
     record = PatientRecord(patient=patient, notes=list(notes or []))
     own = record.patient_ref
     grouped: dict[str, list[Resource]] = defaultdict(list)

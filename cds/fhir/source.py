@@ -39,8 +39,10 @@ class Gathered:
 
     def unavailable_types(self, templates: dict[str, str]) -> set[str]:
         """Resource types none of whose data could be obtained (``Condition?…`` → Condition)."""
+
         def kind(template: str) -> str:
             return re.split(r"[/?]", template, maxsplit=1)[0]
+
         lost = {kind(templates[k]) for k in self.unobtainable if k in templates}
         kept = {kind(t) for k, t in templates.items() if k not in self.unobtainable}
         return lost - kept
@@ -61,6 +63,7 @@ def render_template(template: str, context: dict[str, Any]) -> str | None:
             missing = True
             return ""
         return quote(str(value), safe="/")
+
     rendered = TOKEN.sub(fill, template)
     return None if missing else rendered
 
@@ -76,8 +79,12 @@ class DataSource:
         the request names no FHIR server.
     """
 
-    def __init__(self, templates: dict[str, str], executor: Executor,
-                 make_client: Callable[[], FhirClient | None]) -> None:
+    def __init__(
+        self,
+        templates: dict[str, str],
+        executor: Executor,
+        make_client: Callable[[], FhirClient | None],
+    ) -> None:
         self.templates = templates
         self.executor = executor
         self.make_client = make_client
@@ -101,8 +108,9 @@ class DataSource:
             query = render_template(template, context)
             if client is None or query is None:
                 why = "no FHIR server given" if client is None else "template token not filled"
-                gathered.unobtainable[key] = ("the EHR sent an OperationOutcome and " + why
-                                              if value is not ... else why)
+                gathered.unobtainable[key] = (
+                    "the EHR sent an OperationOutcome and " + why if value is not ... else why
+                )
                 continue
             jobs[key] = self.executor.submit(fetch, client, query)
             gathered.fetched.append(key)
@@ -115,11 +123,18 @@ class DataSource:
             gathered.unobtainable[f"{key} (next pages)"] = "no FHIR server to follow the next link"
         for key in REQUIRED_KEYS:
             if key in gathered.unobtainable:
-                raise MissingData(f"the Patient could not be obtained: {gathered.unobtainable[key]}")
+                raise MissingData(
+                    f"the Patient could not be obtained: {gathered.unobtainable[key]}"
+                )
         return gathered
 
-    def prefetched(self, key: str, value: Any, client: FhirClient | None,
-                   jobs: dict[str, Future[list[Resource]]]) -> list[Resource]:
+    def prefetched(
+        self,
+        key: str,
+        value: Any,
+        client: FhirClient | None,
+        jobs: dict[str, Future[list[Resource]]],
+    ) -> list[Resource]:
         """A prefetched value; a searchset with more pages is completed from the server."""
         if not isinstance(value, dict):
             return []
@@ -130,8 +145,9 @@ class DataSource:
             self.partial.append(key)
         return [value]
 
-    def collect(self, jobs: dict[str, Future[list[Resource]]], gathered: Gathered,
-                client: FhirClient | None) -> None:
+    def collect(
+        self, jobs: dict[str, Future[list[Resource]]], gathered: Gathered, client: FhirClient | None
+    ) -> None:
         for key, job in jobs.items():
             timeout = max(client.deadline.remaining(), 0) if client else 0
             try:

@@ -45,12 +45,32 @@ CANONICAL: dict[str, Canonical] = {
 
 # Spellings seen in ``valueQuantity.unit`` text that are unambiguous UCUM units.
 UNIT_TEXT = {
-    "µmol/l": "umol/L", "μmol/l": "umol/L", "umol/l": "umol/L", "mmol/l": "mmol/L",
-    "mg/dl": "mg/dL", "g/dl": "g/dL", "g/l": "g/L", "mg/l": "mg/L", "ng/ml": "ng/mL",
-    "µg/l": "ug/L", "ug/l": "ug/L", "u/l": "U/L", "iu/l": "U/L",
-    "x10^9/l": "10*9/L", "10^9/l": "10*9/L", "x10e9/l": "10*9/L", "10*9/l": "10*9/L",
-    "x10^3/ul": "10*3/uL", "10^3/ul": "10*3/uL", "10*3/ul": "10*3/uL", "k/ul": "10*3/uL",
-    "/mm3": "/mm3", "/ul": "/uL", "cells/mm3": "/mm3", "cm": "cm", "mm": "mm",
+    "µmol/l": "umol/L",
+    "μmol/l": "umol/L",
+    "umol/l": "umol/L",
+    "mmol/l": "mmol/L",
+    "mg/dl": "mg/dL",
+    "g/dl": "g/dL",
+    "g/l": "g/L",
+    "mg/l": "mg/L",
+    "ng/ml": "ng/mL",
+    "µg/l": "ug/L",
+    "ug/l": "ug/L",
+    "u/l": "U/L",
+    "iu/l": "U/L",
+    "x10^9/l": "10*9/L",
+    "10^9/l": "10*9/L",
+    "x10e9/l": "10*9/L",
+    "10*9/l": "10*9/L",
+    "x10^3/ul": "10*3/uL",
+    "10^3/ul": "10*3/uL",
+    "10*3/ul": "10*3/uL",
+    "k/ul": "10*3/uL",
+    "/mm3": "/mm3",
+    "/ul": "/uL",
+    "cells/mm3": "/mm3",
+    "cm": "cm",
+    "mm": "mm",
 }
 
 ANNOTATION = re.compile(r"\{[^}]*\}")

@@ -33,13 +33,20 @@ def patient_view_kind(a: dict[str, Any]) -> str | None:
 def flags(a: dict[str, Any]) -> list[str]:
     """What was scored by convention or assumed: the card must say so."""
     found = [f"{c['name']}: {c['flag']}" for c in a["child_pugh"]["components"] if c["flag"]]
-    found += [f"{lab['name']}: ULN assumed (no reference range)" for lab in a["inputs"]["labs"]
-              if lab.get("uln_assumed") and lab["name"] in ("ast", "alt", "creatinine")]
-    undocumented = [c["text"] for c in a["eligibility"]["NCT00919009"]["criteria"]
-                    if c["kind"] == "exclusion" and c["status"] == "met"]
+    found += [
+        f"{lab['name']}: ULN assumed (no reference range)"
+        for lab in a["inputs"]["labs"]
+        if lab.get("uln_assumed") and lab["name"] in ("ast", "alt", "creatinine")
+    ]
+    undocumented = [
+        c["text"]
+        for c in a["eligibility"]["NCT00919009"]["criteria"]
+        if c["kind"] == "exclusion" and c["status"] == "met"
+    ]
     if undocumented:
-        found.append("trial exclusions not documented, confirm with the patient: "
-                     + ", ".join(undocumented))
+        found.append(
+            "trial exclusions not documented, confirm with the patient: " + ", ".join(undocumented)
+        )
     if a["child_pugh"]["class"] == "B" and a["bclc"]["liver_function"] == "preserved":
         found.append("Child-Pugh B read as preserved liver function for BCLC: review")
     return found
@@ -64,8 +71,11 @@ def source(evidence_id: str, a: dict[str, Any]) -> dict[str, Any]:
 def labs_to_repeat(a: dict[str, Any]) -> list[str]:
     """Labs that are missing or stale and that the service knows how to order."""
     missing_text = " ".join(a["missing"]).lower()
-    return [name for name in LAB_NAMES if name in missing_text or
-            (name == "inr" and "inr" in missing_text)]
+    return [
+        name
+        for name in LAB_NAMES
+        if name in missing_text or (name == "inr" and "inr" in missing_text)
+    ]
 
 
 def suggestions(spec: dict[str, Any], a: dict[str, Any], patient_id: str) -> list[dict[str, Any]]:
@@ -76,13 +86,25 @@ def suggestions(spec: dict[str, Any], a: dict[str, Any], patient_id: str) -> lis
         actions = plan_actions(s["plan"], patient_id, hcc, repeat)
         if not actions:
             continue
-        result.append({"label": s["label"], "uuid": str(uuid.uuid4()),
-                       "isRecommended": s["isRecommended"], "actions": actions})
+        result.append(
+            {
+                "label": s["label"],
+                "uuid": str(uuid.uuid4()),
+                "isRecommended": s["isRecommended"],
+                "actions": actions,
+            }
+        )
     return result
 
 
-def card(kind: str, summary: str, indicator: str, detail_md: str, src: dict[str, Any],
-         suggestion_list: list[dict[str, Any]]) -> dict[str, Any]:
+def card(
+    kind: str,
+    summary: str,
+    indicator: str,
+    detail_md: str,
+    src: dict[str, Any],
+    suggestion_list: list[dict[str, Any]],
+) -> dict[str, Any]:
     """One card with every required field; ``selectionBehavior`` only with suggestions."""
     result: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
@@ -107,8 +129,16 @@ def patient_view_cards(a: dict[str, Any], patient_id: str) -> list[dict[str, Any
     spec = card_texts()["patient-view"][kind]
     rec = a["recommendation"]
     summary = render_string(spec["summary"], reasons=rec["reasons"], missing=rec["missing"])
-    return [card(kind, summary, spec["indicator"], detail(a), source(spec["evidence"], a),
-                 suggestions(spec, a, patient_id))]
+    return [
+        card(
+            kind,
+            summary,
+            spec["indicator"],
+            detail(a),
+            source(spec["evidence"], a),
+            suggestions(spec, a, patient_id),
+        )
+    ]
 
 
 def order_cards(verdicts: list[Any], a: dict[str, Any]) -> list[dict[str, Any]]:
@@ -119,8 +149,17 @@ def order_cards(verdicts: list[Any], a: dict[str, Any]) -> list[dict[str, Any]]:
         spec = texts["order-check"][v.outcome]
         name = texts["order_names"][v.order]
         summary = render_string(spec["summary"], order_name=name, reasons=list(v.reasons) or [""])
-        body = render_file("order-detail.md.j2", verdict=v, order_name=name, a=a,
-                           assessment=detail(a))
-        cards.append(card(f"order-{v.order}-{v.outcome}", summary, spec["indicator"], body,
-                          source("NCT00919009", a), []))
+        body = render_file(
+            "order-detail.md.j2", verdict=v, order_name=name, a=a, assessment=detail(a)
+        )
+        cards.append(
+            card(
+                f"order-{v.order}-{v.outcome}",
+                summary,
+                spec["indicator"],
+                body,
+                source("NCT00919009", a),
+                [],
+            )
+        )
     return cards

@@ -8,8 +8,10 @@ from cds.fhir import codes
 
 Resource = dict[str, Any]
 
-SORAFENIB_DOSE_TEXT = ("Sorafenib 400 mg (2 × 200 mg tablets) by mouth twice daily, starting 3 days "
-                       "after the first TACE (NCT00919009 / Peng 2024 schedule)")
+SORAFENIB_DOSE_TEXT = (
+    "Sorafenib 400 mg (2 × 200 mg tablets) by mouth twice daily, starting 3 days "
+    "after the first TACE (NCT00919009 / Peng 2024 schedule)"
+)
 LAB_NAMES = {
     "bilirubin": ("1975-2", "Bilirubin.total [Mass/volume] in Serum or Plasma"),
     "albumin": ("1751-7", "Albumin [Mass/volume] in Serum or Plasma"),
@@ -36,8 +38,10 @@ def tace_request(patient_id: str, hcc_condition: str | None) -> Resource:
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": "proposal",
-        "code": {"coding": [coding(*c) for c in codes.TACE_CODINGS],
-                 "text": "Transarterial chemoembolisation (TACE) of the liver"},
+        "code": {
+            "coding": [coding(*c) for c in codes.TACE_CODINGS],
+            "text": "Transarterial chemoembolisation (TACE) of the liver",
+        },
         "subject": subject(patient_id),
     }
     if hcc_condition:
@@ -51,40 +55,61 @@ def sorafenib_request(patient_id: str) -> Resource:
         "resourceType": "MedicationRequest",
         "status": "draft",
         "intent": "proposal",
-        "medicationCodeableConcept": {"coding": [coding(system, code, display)],
-                                      "text": "sorafenib 200 mg tablet"},
+        "medicationCodeableConcept": {
+            "coding": [coding(system, code, display)],
+            "text": "sorafenib 200 mg tablet",
+        },
         "subject": subject(patient_id),
-        "dosageInstruction": [{
-            "text": SORAFENIB_DOSE_TEXT,
-            "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
-            "route": {"coding": [coding(codes.SNOMED, "26643006", "Oral route")]},
-            "doseAndRate": [{"doseQuantity": {"value": 400, "unit": "mg",
-                                              "system": codes.UCUM, "code": "mg"}}],
-        }],
+        "dosageInstruction": [
+            {
+                "text": SORAFENIB_DOSE_TEXT,
+                "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+                "route": {"coding": [coding(codes.SNOMED, "26643006", "Oral route")]},
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": 400,
+                            "unit": "mg",
+                            "system": codes.UCUM,
+                            "code": "mg",
+                        }
+                    }
+                ],
+            }
+        ],
         "note": [{"text": "Start 3 days after the first TACE; hold for TACE per protocol."}],
     }
 
 
 def lab_request(patient_id: str, analyte: str) -> Resource:
     code, display = LAB_NAMES[analyte]
-    return {"resourceType": "ServiceRequest", "status": "draft", "intent": "proposal",
-            "code": {"coding": [coding(codes.LOINC, code, display)]},
-            "subject": subject(patient_id)}
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "proposal",
+        "code": {"coding": [coding(codes.LOINC, code, display)]},
+        "subject": subject(patient_id),
+    }
 
 
 def create(description: str, resource: Resource) -> dict[str, Any]:
     return {"type": "create", "description": description, "resource": resource}
 
 
-def plan_actions(plan: str, patient_id: str, hcc_condition: str | None,
-                 labs_to_repeat: list[str]) -> list[dict[str, Any]]:
+def plan_actions(
+    plan: str, patient_id: str, hcc_condition: str | None, labs_to_repeat: list[str]
+) -> list[dict[str, Any]]:
     """The actions of a suggestion plan: tace, tace_plus_sorafenib or repeat_labs."""
     if plan == "tace":
         return [create("Propose TACE", tace_request(patient_id, hcc_condition))]
     if plan == "tace_plus_sorafenib":
-        return [create("Propose TACE", tace_request(patient_id, hcc_condition)),
-                create("Propose sorafenib 400 mg twice daily from 3 days after the first TACE",
-                       sorafenib_request(patient_id))]
+        return [
+            create("Propose TACE", tace_request(patient_id, hcc_condition)),
+            create(
+                "Propose sorafenib 400 mg twice daily from 3 days after the first TACE",
+                sorafenib_request(patient_id),
+            ),
+        ]
     if plan == "repeat_labs":
         return [create(f"Order {name}", lab_request(patient_id, name)) for name in labs_to_repeat]
     raise ValueError(f"unknown suggestion plan {plan!r}")

@@ -32,8 +32,12 @@ def number(value: float) -> str:
 
 @cache
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(data_dir("cards"))), undefined=StrictUndefined,
-                      keep_trailing_newline=True, autoescape=False)
+    env = Environment(
+        loader=FileSystemLoader(str(data_dir("cards"))),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
     env.filters["cell"] = table_cell
     env.filters["num"] = number
     env.tests["match_prefix"] = lambda value, prefix: str(value).startswith(prefix)

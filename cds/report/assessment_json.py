@@ -26,17 +26,33 @@ def evidence_catalogue() -> dict[str, dict[str, str]]:
 def source(s: Source | None) -> dict[str, Any] | None:
     if s is None:
         return None
-    return {"resource": s.resource, "date": s.date.isoformat() if s.date else None,
-            "original": s.original}
+    return {
+        "resource": s.resource,
+        "date": s.date.isoformat() if s.date else None,
+        "original": s.original,
+    }
 
 
 def lab(name: str, value: Lab | None) -> dict[str, Any]:
     if value is None:
-        return {"name": name, "value": None, "unit": None, "problem": "no result", "uln": None,
-                "uln_assumed": False, "source": None}
-    return {"name": name, "value": value.value, "unit": value.unit, "problem": value.problem,
-            "uln": value.uln, "uln_assumed": value.uln_assumed if value.uln is None else False,
-            "source": source(value.source)}
+        return {
+            "name": name,
+            "value": None,
+            "unit": None,
+            "problem": "no result",
+            "uln": None,
+            "uln_assumed": False,
+            "source": None,
+        }
+    return {
+        "name": name,
+        "value": value.value,
+        "unit": value.unit,
+        "problem": value.problem,
+        "uln": value.uln,
+        "uln_assumed": value.uln_assumed if value.uln is None else False,
+        "source": source(value.source),
+    }
 
 
 def child_pugh(cp: ChildPugh) -> dict[str, Any]:
@@ -46,8 +62,16 @@ def child_pugh(cp: ChildPugh) -> dict[str, Any]:
         "class": cp.cls,
         "points": cp.points(),
         "cholestatic_variant": cp.cholestatic,
-        "components": [{"name": c.name, "points": c.points, "basis": c.basis,
-                        "source": source(c.source), "flag": c.flag} for c in cp.components],
+        "components": [
+            {
+                "name": c.name,
+                "points": c.points,
+                "basis": c.basis,
+                "source": source(c.source),
+                "flag": c.flag,
+            }
+            for c in cp.components
+        ],
         "missing": list(cp.missing),
     }
 
@@ -55,9 +79,17 @@ def child_pugh(cp: ChildPugh) -> dict[str, Any]:
 def eligibility(e: Eligibility) -> dict[str, Any]:
     return {
         "status": e.status,
-        "criteria": [{"id": r.criterion.id, "kind": r.criterion.kind, "text": r.criterion.text,
-                      "status": r.judgement.status.value, "reason": r.judgement.reason,
-                      "sources": [source(s) for s in r.judgement.sources]} for r in e.results],
+        "criteria": [
+            {
+                "id": r.criterion.id,
+                "kind": r.criterion.kind,
+                "text": r.criterion.text,
+                "status": r.judgement.status.value,
+                "reason": r.judgement.reason,
+                "sources": [source(s) for s in r.judgement.sources],
+            }
+            for r in e.results
+        ],
     }
 
 
@@ -83,23 +115,42 @@ def to_json(a: Assessment) -> dict[str, Any]:
         "hcc_status": a.hcc_status.value,
         "hcc_diagnosis": source(inputs.hcc),
         "child_pugh": child_pugh(a.child_pugh),
-        "albi": {"score": a.albi.score, "grade": a.albi.grade,
-                 "bilirubin_umol_l": a.albi.bilirubin_umol_l, "albumin_g_l": a.albi.albumin_g_l,
-                 "sources": [source(s) for s in a.albi.sources], "missing": list(a.albi.missing)},
-        "bclc": {"stage": a.bclc.stage, "substage": a.bclc.substage,
-                 "liver_function": a.bclc.liver_function, "reasons": list(a.bclc.reasons),
-                 "missing": list(a.bclc.missing)},
+        "albi": {
+            "score": a.albi.score,
+            "grade": a.albi.grade,
+            "bilirubin_umol_l": a.albi.bilirubin_umol_l,
+            "albumin_g_l": a.albi.albumin_g_l,
+            "sources": [source(s) for s in a.albi.sources],
+            "missing": list(a.albi.missing),
+        },
+        "bclc": {
+            "stage": a.bclc.stage,
+            "substage": a.bclc.substage,
+            "liver_function": a.bclc.liver_function,
+            "reasons": list(a.bclc.reasons),
+            "missing": list(a.bclc.missing),
+        },
         "tnm": {
-            "ajcc8": {"t": a.ajcc8.t, "n": a.ajcc8.n, "m": a.ajcc8.m, "stage": a.ajcc8.stage,
-                      "missing": list(a.ajcc8.missing)},
-            "muicc": {"t": a.muicc.t, "stage": a.muicc.stage,
-                      "criteria": {k: v.value for k, v in a.muicc.criteria.items()},
-                      "missing": list(a.muicc.missing)},
+            "ajcc8": {
+                "t": a.ajcc8.t,
+                "n": a.ajcc8.n,
+                "m": a.ajcc8.m,
+                "stage": a.ajcc8.stage,
+                "missing": list(a.ajcc8.missing),
+            },
+            "muicc": {
+                "t": a.muicc.t,
+                "stage": a.muicc.stage,
+                "criteria": {k: v.value for k, v in a.muicc.criteria.items()},
+                "missing": list(a.muicc.missing),
+            },
         },
         "eligibility": {a.eligibility.trial: eligibility(a.eligibility)},
-        "peng_2024_population": {"status": a.peng.status.value,
-                                 "criteria": {k: v.value for k, v in a.peng.criteria.items()},
-                                 "missing": list(a.peng.missing)},
+        "peng_2024_population": {
+            "status": a.peng.status.value,
+            "criteria": {k: v.value for k, v in a.peng.criteria.items()},
+            "missing": list(a.peng.missing),
+        },
         "recommendation": {
             "option": rec.option,
             "reasons": list(rec.reasons),
@@ -114,8 +165,9 @@ def to_json(a: Assessment) -> dict[str, Any]:
             "labs": [lab(n, getattr(inputs.labs, n)) for n in inputs.labs.__dataclass_fields__],
             "ecog": fact(inputs.ecog),
             "tumour": {name: fact(getattr(tumour, name)) for name in tumour.__dataclass_fields__},
-            "tumour_findings": [{"finding": label, **(fact(f) or {})}
-                                for label, f in documented_findings(tumour)],
+            "tumour_findings": [
+                {"finding": label, **(fact(f) or {})} for label, f in documented_findings(tumour)
+            ],
             "exclusions_documented": {k: source(v) for k, v in inputs.exclusions.items()},
         },
         "missing": all_missing(a),
@@ -126,10 +178,20 @@ def to_json(a: Assessment) -> dict[str, Any]:
 def all_missing(a: Assessment) -> list[str]:
     """Everything missing or stale, once each, in the order the sections report it."""
     found: list[str] = []
-    criteria = [f"NCT00919009 {r.criterion.id}: {r.judgement.reason}"
-                for r in a.eligibility.results if r.judgement.status.value == "unknown"]
-    for item in (*a.child_pugh.missing, *a.albi.missing, *a.bclc.missing, *a.ajcc8.missing,
-                 *a.muicc.missing, *a.recommendation.missing, *criteria):
+    criteria = [
+        f"NCT00919009 {r.criterion.id}: {r.judgement.reason}"
+        for r in a.eligibility.results
+        if r.judgement.status.value == "unknown"
+    ]
+    for item in (
+        *a.child_pugh.missing,
+        *a.albi.missing,
+        *a.bclc.missing,
+        *a.ajcc8.missing,
+        *a.muicc.missing,
+        *a.recommendation.missing,
+        *criteria,
+    ):
         if item not in found:
             found.append(item)
     return found

@@ -41,8 +41,9 @@ def authenticate(services: Services) -> None:
         services.verifier.verify(request.headers.get("Authorization"), audience(services))
 
 
-def assess_hook(services: Services, service_id: str, hook: HookRequest,
-                deadline: Deadline) -> list[dict[str, Any]]:
+def assess_hook(
+    services: Services, service_id: str, hook: HookRequest, deadline: Deadline
+) -> list[dict[str, Any]]:
     """Gather the data, assess, and render the cards of one hook call."""
     definition = services.definitions[service_id]
     gathered = services.data_source(definition, hook, deadline).gather(hook.prefetch, hook.context)
@@ -55,8 +56,14 @@ def assess_hook(services: Services, service_id: str, hook: HookRequest,
     result = to_json(assessment)
     if hook.hook == "patient-view":
         return patient_view_cards(result, hook.patient_id)
-    verdicts = [v for v in (check_order(order, assessment.recommendation)
-                            for order in checked_orders(hook.context, hook.hook)) if v]
+    verdicts = [
+        v
+        for v in (
+            check_order(order, assessment.recommendation)
+            for order in checked_orders(hook.context, hook.hook)
+        )
+        if v
+    ]
     return order_cards(verdicts, result)
 
 
@@ -74,20 +81,35 @@ def build_blueprint(services: Services) -> Blueprint:
             raise UnknownService(f"no CDS service '{service_id}'")
         authenticate(services)
         settings = services.settings
-        hook = parse_hook_request(json_body(), services.definitions[service_id].hooks,
-                                  settings.fhir_allow_http, settings.fhir_server_allowlist)
+        hook = parse_hook_request(
+            json_body(),
+            services.definitions[service_id].hooks,
+            settings.fhir_allow_http,
+            settings.fhir_server_allowlist,
+        )
         deadline = Deadline.after(settings.deadline_seconds)
         try:
             cards = assess_hook(services, service_id, hook, deadline)
         except DeadlineExceeded as exc:
-            log.warning("service=%s hookInstance=%s answered no cards: %s", service_id,
-                        hook.hook_instance, exc)
+            log.warning(
+                "service=%s hookInstance=%s answered no cards: %s",
+                service_id,
+                hook.hook_instance,
+                exc,
+            )
             return jsonify({"cards": []})
         services.feedback.record_cards(
-            service_id, [(c["uuid"], c["extension"]["org.example.hcc-cds.card-kind"])
-                         for c in cards])
-        log.info("service=%s hook=%s hookInstance=%s cards=%d ms=%.0f", service_id, hook.hook,
-                 hook.hook_instance, len(cards), (time.monotonic() - started) * 1000)
+            service_id,
+            [(c["uuid"], c["extension"]["org.example.hcc-cds.card-kind"]) for c in cards],
+        )
+        log.info(
+            "service=%s hook=%s hookInstance=%s cards=%d ms=%.0f",
+            service_id,
+            hook.hook,
+            hook.hook_instance,
+            len(cards),
+            (time.monotonic() - started) * 1000,
+        )
         return jsonify({"cards": cards})
 
     @bp.post("/cds-services/<service_id>/feedback")

@@ -15,16 +15,31 @@ from cds.service.config import DEFAULTS, Settings
 
 log = logging.getLogger("cds.service")
 
-ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
-               405: "not-supported", 412: "not-found", 413: "too-costly", 500: "exception",
-               502: "transient"}
+ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    412: "not-found",
+    413: "too-costly",
+    500: "exception",
+    502: "transient",
+}
 
 
 def operation_outcome(status: int, message: str) -> Response:
     """A FHIR OperationOutcome as the body of an error response."""
-    body = {"resourceType": "OperationOutcome", "issue": [
-        {"severity": "error", "code": ISSUE_CODES.get(status, "processing"),
-         "diagnostics": message}]}
+    body = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": ISSUE_CODES.get(status, "processing"),
+                "diagnostics": message,
+            }
+        ],
+    }
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/fhir+json"
@@ -42,7 +57,7 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        message = ("request body too large" if status == 413 else exc.description or exc.name)
+        message = "request body too large" if status == 413 else exc.description or exc.name
         return operation_outcome(status, message)
 
     @app.errorhandler(Exception)
@@ -78,8 +93,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from cds.service.api import build_blueprint
     from cds.service.wiring import Services
 
-    services = Services.build(settings, ThreadPoolExecutor(settings.fetch_workers,
-                                                           thread_name_prefix="fhir-fetch"))
+    services = Services.build(
+        settings, ThreadPoolExecutor(settings.fetch_workers, thread_name_prefix="fhir-fetch")
+    )
     app.extensions["hcc_cds"] = services
     app.register_blueprint(build_blueprint(services))
     register_errors(app)

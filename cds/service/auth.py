@@ -21,9 +21,7 @@ import math
 import sqlite3
 import threading
 import time
-import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +30,7 @@ import jwt
 import requests
 
 from cds.errors import CdsError
+from cds.service.sqlite import ThreadConnections, open_wal
 
 if TYPE_CHECKING:
     from jwt.types import Options
@@ -47,7 +46,6 @@ ALLOWED_ALGORITHMS: dict[str, str] = {"ES384": "EC", "RS384": "RSA", "ES256": "E
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")
 JKU_CACHE_SECONDS = 300
 JKU_FETCH_TIMEOUT_SECONDS = 3
-SQLITE_BUSY_TIMEOUT_SECONDS = 10
 
 # Times are checked by _check_times against the injectable clock, so PyJWT's own clock-based
 # checks are off; PyJWT still checks the signature, required claims, aud, and jti/sub types.
@@ -186,16 +184,6 @@ def _entry_jku(entry: JsonObject, where: str) -> tuple[str, ...]:
 # --- replay cache ----------------------------------------------------------------------------
 
 
-class _HeldConnection:
-    """A thread's SQLite connection, closed when the thread's locals are dropped (thread end)."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def __del__(self) -> None:
-        self.connection.close()
-
-
 class ReplayCache:
     """Remembers each issuer's ``jti`` values until the token could no longer be accepted.
 
@@ -209,12 +197,8 @@ class ReplayCache:
     PRUNE_EVERY = 256  # inserts between deletions of expired rows
 
     def __init__(self, path: str, *, now: Callable[[], float] = time.time) -> None:
-        self._path = path
         self._now = now
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._memory: _HeldConnection | None = None
-        self._held: weakref.WeakSet[_HeldConnection] = weakref.WeakSet()
+        self._connections = ThreadConnections(path, _open_replay_db)
         self._inserts = itertools.count(1)
 
     def seen_before(self, iss: str, jti: str, exp: float) -> bool:
@@ -222,7 +206,7 @@ class ReplayCache:
 
         :param exp: when the token stops being acceptable; the row may be pruned after it.
         """
-        with self._connection() as connection:
+        with self._connections.connection() as connection:
             # INSERT OR IGNORE on the primary key is atomic across processes: exactly one
             # caller inserts the row (rowcount 1); every other caller sees rowcount 0.
             cursor = connection.execute(
@@ -235,40 +219,17 @@ class ReplayCache:
 
     def prune(self) -> int:
         """Delete rows whose token has expired; return how many were deleted."""
-        with self._connection() as connection:
+        with self._connections.connection() as connection:
             return connection.execute("DELETE FROM replay WHERE exp < ?", (self._now(),)).rowcount
 
     def close(self) -> None:
         """Close every connection this cache opened; later calls open new ones."""
-        for held in list(self._held):
-            held.connection.close()
-        self._local, self._memory = threading.local(), None
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        if self._path != ":memory:":
-            held = getattr(self._local, "held", None) or self._open()
-            self._local.held = held
-            yield held.connection
-            return
-        # Every connection to ":memory:" is a separate empty database, so threads share one.
-        with self._lock:
-            self._memory = self._memory or self._open()
-            yield self._memory.connection
-
-    def _open(self) -> _HeldConnection:
-        held = _HeldConnection(_open_replay_db(self._path))
-        self._held.add(held)
-        return held
+        self._connections.close()
 
 
 def _open_replay_db(path: str) -> sqlite3.Connection:
-    # isolation_level=None: autocommit, each statement is its own transaction.
-    # check_same_thread=False only so that close() may close it from another thread.
-    connection = sqlite3.connect(
-        path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-    )
-    connection.execute("PRAGMA journal_mode=WAL")
+    # Autocommit: each statement is its own transaction.
+    connection = open_wal(path)
     connection.execute(
         "CREATE TABLE IF NOT EXISTS replay ("
         " iss TEXT NOT NULL, jti TEXT NOT NULL, exp REAL NOT NULL, PRIMARY KEY (iss, jti))"

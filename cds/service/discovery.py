@@ -21,8 +21,14 @@ def code_list(pairs: frozenset[codes.Code]) -> str:
 
 def code_tokens() -> dict[str, str]:
     labs = frozenset().union(*codes.LAB_CODES.values())
-    findings = (codes.ECOG | codes.TUMOUR_SIZE | codes.AJCC_T | codes.AJCC_N | codes.AJCC_M
-                | frozenset(codes.PROJECT_OBSERVATIONS))
+    findings = (
+        codes.ECOG
+        | codes.TUMOUR_SIZE
+        | codes.AJCC_T
+        | codes.AJCC_N
+        | codes.AJCC_M
+        | frozenset(codes.PROJECT_OBSERVATIONS)
+    )
     return {"{{codes.labs}}": code_list(labs), "{{codes.findings}}": code_list(findings)}
 
 

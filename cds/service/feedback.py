@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
-import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,8 +22,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from cds.errors import CdsError
+from cds.service.sqlite import ThreadConnections, open_wal
 
-SQLITE_BUSY_TIMEOUT_SECONDS = 10
 FREE_TEXT = "free text"
 NO_REASON = "no reason given"
 
@@ -252,16 +250,6 @@ GROUP BY service, kind, code, display, comment != ''
 """
 
 
-class _HeldConnection:
-    """A thread's SQLite connection, closed when the thread's locals are dropped (thread end)."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def __del__(self) -> None:
-        self.connection.close()
-
-
 class FeedbackStore:
     """Issued cards and their feedback in an embedded SQLite file, shared by worker processes.
 
@@ -272,12 +260,8 @@ class FeedbackStore:
     """
 
     def __init__(self, path: str, *, now: Callable[[], datetime] | None = None) -> None:
-        self._path = path
         self._now = now or (lambda: datetime.now(UTC))
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._memory: _HeldConnection | None = None
-        self._held: weakref.WeakSet[_HeldConnection] = weakref.WeakSet()
+        self._connections = ThreadConnections(path, _open_feedback_db)
 
     def record_cards(self, service: str, cards: list[tuple[str, str]]) -> None:
         """Remember the cards a service returned, as ``(uuid, kind)`` pairs, in one transaction.
@@ -316,13 +300,11 @@ class FeedbackStore:
 
     def close(self) -> None:
         """Close every connection this store opened; later calls open new ones."""
-        for held in list(self._held):
-            held.connection.close()
-        self._local, self._memory = threading.local(), None
+        self._connections.close()
 
     @contextmanager
     def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        with self._connection() as connection:
+        with self._connections.connection() as connection:
             # Writers use IMMEDIATE to take the write lock up front: a deferred transaction that
             # later tries to write can fail with SQLITE_BUSY without waiting for the timeout.
             connection.execute(begin)
@@ -333,33 +315,11 @@ class FeedbackStore:
                 raise
             connection.execute("COMMIT")
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        if self._path != ":memory:":
-            held = getattr(self._local, "held", None) or self._open()
-            self._local.held = held
-            yield held.connection
-            return
-        # Every connection to ":memory:" is a separate empty database, so threads share one.
-        with self._lock:
-            self._memory = self._memory or self._open()
-            yield self._memory.connection
-
-    def _open(self) -> _HeldConnection:
-        held = _HeldConnection(_open_feedback_db(self._path))
-        self._held.add(held)
-        return held
-
 
 def _open_feedback_db(path: str) -> sqlite3.Connection:
-    # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
-    # check_same_thread=False only so that close() may close it from another thread.
-    connection = sqlite3.connect(
-        path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-    )
-    connection.execute("PRAGMA journal_mode=WAL")
+    # Transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
     # FULL: in WAL mode, NORMAL may lose the last commits on power loss; FULL syncs each one.
-    connection.execute("PRAGMA synchronous=FULL")
+    connection = open_wal(path, synchronous="FULL")
     connection.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
     return connection
 

@@ -41,16 +41,19 @@ def _require(condition: bool, message: str) -> None:
 def _fhir_server(body: dict[str, Any], allow_http: bool, allowed: tuple[str, ...]) -> str | None:
     server = body.get("fhirServer")
     if server is None:
-        _require("fhirAuthorization" not in body,
-                 "fhirAuthorization requires fhirServer (cds-r-1)")
+        _require("fhirAuthorization" not in body, "fhirAuthorization requires fhirServer (cds-r-1)")
         return None
     _require(isinstance(server, str) and server != "", "fhirServer: must be a URL")
     url = urlparse(server)
     _require(url.scheme in ("https", "http") and bool(url.hostname), "fhirServer: must be a URL")
-    _require(url.scheme == "https" or allow_http or url.hostname in LOOPBACK_HOSTS,
-             "fhirServer: must use https")
-    _require(not allowed or any(server.startswith(prefix) for prefix in allowed),
-             "fhirServer: not an allowed FHIR server for this service")
+    _require(
+        url.scheme == "https" or allow_http or url.hostname in LOOPBACK_HOSTS,
+        "fhirServer: must use https",
+    )
+    _require(
+        not allowed or any(server.startswith(prefix) for prefix in allowed),
+        "fhirServer: not an allowed FHIR server for this service",
+    )
     return server
 
 
@@ -61,8 +64,10 @@ def _token(body: dict[str, Any]) -> str | None:
     _require(isinstance(auth, dict), "fhirAuthorization: must be an object")
     token = auth.get("access_token")
     _require(isinstance(token, str) and token != "", "fhirAuthorization.access_token: required")
-    _require(str(auth.get("token_type", "")).lower() == "bearer",
-             "fhirAuthorization.token_type: must be Bearer")
+    _require(
+        str(auth.get("token_type", "")).lower() == "bearer",
+        "fhirAuthorization.token_type: must be Bearer",
+    )
     return token
 
 
@@ -70,21 +75,31 @@ def _context(hook: str, context: Any) -> dict[str, Any]:
     _require(isinstance(context, dict), "context: required object")
     for name in REQUIRED_CONTEXT[hook]:
         _require(name in context, f"context.{name}: required for {hook}")
-    _require(isinstance(context["patientId"], str) and context["patientId"] != "",
-             "context.patientId: must be a non-empty string")
+    _require(
+        isinstance(context["patientId"], str) and context["patientId"] != "",
+        "context.patientId: must be a non-empty string",
+    )
     if "draftOrders" in REQUIRED_CONTEXT[hook]:
         orders = context["draftOrders"]
-        _require(isinstance(orders, dict) and orders.get("resourceType") == "Bundle",
-                 "context.draftOrders: must be a Bundle")
+        _require(
+            isinstance(orders, dict) and orders.get("resourceType") == "Bundle",
+            "context.draftOrders: must be a Bundle",
+        )
     if "selections" in REQUIRED_CONTEXT[hook]:
         selections = context["selections"]
-        _require(isinstance(selections, list) and all(isinstance(s, str) for s in selections),
-                 "context.selections: must be an array of strings")
+        _require(
+            isinstance(selections, list) and all(isinstance(s, str) for s in selections),
+            "context.selections: must be an array of strings",
+        )
     return context
 
 
-def parse_hook_request(body: Any, hooks: tuple[str, ...], allow_http: bool = False,
-                       allowed_servers: tuple[str, ...] = ()) -> HookRequest:
+def parse_hook_request(
+    body: Any,
+    hooks: tuple[str, ...],
+    allow_http: bool = False,
+    allowed_servers: tuple[str, ...] = (),
+) -> HookRequest:
     """Check the request against the spec and the service's hooks.
 
     :raise InvalidHookRequest: naming the first problem found.
@@ -97,7 +112,11 @@ def parse_hook_request(body: Any, hooks: tuple[str, ...], allow_http: bool = Fal
     _require(isinstance(instance, str) and instance != "", "hookInstance: required string")
     prefetch = body.get("prefetch", {})
     _require(isinstance(prefetch, dict), "prefetch: must be an object")
-    return HookRequest(hook=hook, hook_instance=instance,
-                       context=_context(hook, body.get("context")), prefetch=prefetch,
-                       fhir_server=_fhir_server(body, allow_http, allowed_servers),
-                       access_token=_token(body))
+    return HookRequest(
+        hook=hook,
+        hook_instance=instance,
+        context=_context(hook, body.get("context")),
+        prefetch=prefetch,
+        fhir_server=_fhir_server(body, allow_http, allowed_servers),
+        access_token=_token(body),
+    )

@@ -40,8 +40,10 @@ def sandbox_issuer() -> tuple[TrustedIssuer, dict[str, Any]]:
 
 def pinned_or_fetched(pinned: dict[str, dict[str, Any]]) -> Callable[[str], dict[str, Any]]:
     """Serve pinned key sets by URL; fetch other allow-listed ``jku`` URLs over https."""
+
     def fetch(url: str) -> dict[str, Any]:
         return pinned[url] if url in pinned else fetch_jwks_over_https(url)
+
     return fetch
 
 
@@ -55,10 +57,13 @@ def build_verifier(settings: Settings) -> JwtVerifier | None:
     if settings.trust_sandbox:
         sandbox, pinned = sandbox_issuer()
         issuers[sandbox.iss] = sandbox
-    return JwtVerifier(issuers, ReplayCache(settings.database),
-                       leeway_seconds=settings.jwt_leeway_seconds,
-                       max_age_seconds=settings.jwt_max_age_seconds,
-                       fetch_jwks=pinned_or_fetched(pinned))
+    return JwtVerifier(
+        issuers,
+        ReplayCache(settings.database),
+        leeway_seconds=settings.jwt_leeway_seconds,
+        max_age_seconds=settings.jwt_max_age_seconds,
+        fetch_jwks=pinned_or_fetched(pinned),
+    )
 
 
 @dataclass
@@ -76,20 +81,32 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, executor: Executor) -> Services:
         discovery = load_discovery()
-        return cls(settings, discovery, service_definitions(discovery), build_verifier(settings),
-                   FeedbackStore(settings.database), executor)
+        return cls(
+            settings,
+            discovery,
+            service_definitions(discovery),
+            build_verifier(settings),
+            FeedbackStore(settings.database),
+            executor,
+        )
 
     def as_of(self) -> date:
         return self.settings.as_of or date.today()
 
-    def data_source(self, definition: ServiceDefinition, hook: HookRequest,
-                    deadline: Deadline) -> DataSource:
-        limits = FhirLimits(self.settings.fhir_timeout_seconds, self.settings.fhir_max_pages,
-                            self.settings.fhir_max_bytes)
+    def data_source(
+        self, definition: ServiceDefinition, hook: HookRequest, deadline: Deadline
+    ) -> DataSource:
+        limits = FhirLimits(
+            self.settings.fhir_timeout_seconds,
+            self.settings.fhir_max_pages,
+            self.settings.fhir_max_bytes,
+        )
 
         def make_client() -> FhirClient | None:
             if hook.fhir_server is None:
                 return None
-            return FhirClient(hook.fhir_server, hook.access_token, self.session_factory(),
-                              limits, deadline)
+            return FhirClient(
+                hook.fhir_server, hook.access_token, self.session_factory(), limits, deadline
+            )
+
         return DataSource(definition.prefetch, self.executor, make_client)

@@ -21,8 +21,9 @@ def check_coding(coding: dict[str, Any], where: str, display_required: bool) -> 
 
 def check_action(action: dict[str, Any], where: str) -> None:
     assert action.get("type") in ACTION_TYPES, f"{where}: type"
-    assert isinstance(action.get("description"), str) and action["description"], \
+    assert isinstance(action.get("description"), str) and action["description"], (
         f"{where}: description (cds-resp-5)"
+    )
     if action["type"] in ("create", "update"):
         assert isinstance(action.get("resource"), dict), f"{where}: resource"
         assert action["resource"].get("resourceType"), f"{where}: resource.resourceType"
@@ -46,7 +47,9 @@ def check_card(card: dict[str, Any], where: str) -> None:
         assert isinstance(card["detail"], str), f"{where}: detail"
     suggestions = card.get("suggestions") or []
     if suggestions:
-        assert card.get("selectionBehavior") in SELECTION, f"{where}: selectionBehavior (cds-resp-6)"
+        assert card.get("selectionBehavior") in SELECTION, (
+            f"{where}: selectionBehavior (cds-resp-6)"
+        )
     recommended = 0
     for i, s in enumerate(suggestions):
         assert isinstance(s.get("label"), str) and s["label"], f"{where}.suggestions[{i}]: label"

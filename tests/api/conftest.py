@@ -30,8 +30,14 @@ class CheckingClient:
 
 
 def app_config(tmp_path: Any, **overrides: Any) -> dict[str, Any]:
-    return {"TESTING": True, "AUTH_DISABLED": True, "DATABASE": str(tmp_path / "cds.sqlite3"),
-            "AS_OF": AS_OF, "DEADLINE_SECONDS": 3.0, **overrides}
+    return {
+        "TESTING": True,
+        "AUTH_DISABLED": True,
+        "DATABASE": str(tmp_path / "cds.sqlite3"),
+        "AS_OF": AS_OF,
+        "DEADLINE_SECONDS": 3.0,
+        **overrides,
+    }
 
 
 @pytest.fixture

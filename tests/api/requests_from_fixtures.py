@@ -32,9 +32,15 @@ def resources_of(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-            "entry": [{"fullUrl": f"https://ehr.example/fhir/{r['resourceType']}/{r['id']}",
-                       "resource": r} for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [
+            {"fullUrl": f"https://ehr.example/fhir/{r['resourceType']}/{r['id']}", "resource": r}
+            for r in resources
+        ],
+    }
 
 
 def prefetch_of(name: str) -> dict[str, Any]:
@@ -57,7 +63,14 @@ def patient_id_of(name: str) -> str:
 
 def hook_request(name: str, hook: str = "patient-view", **extra: Any) -> dict[str, Any]:
     """A hook request for a fixture with full prefetch (keys can be replaced via ``prefetch``)."""
-    return {"hookInstance": str(uuid.uuid4()), "hook": hook,
-            "context": {"userId": "Practitioner/example", "patientId": patient_id_of(name),
-                        **extra.pop("context", {})},
-            "prefetch": extra.pop("prefetch", prefetch_of(name)), **extra}
+    return {
+        "hookInstance": str(uuid.uuid4()),
+        "hook": hook,
+        "context": {
+            "userId": "Practitioner/example",
+            "patientId": patient_id_of(name),
+            **extra.pop("context", {}),
+        },
+        "prefetch": extra.pop("prefetch", prefetch_of(name)),
+        **extra,
+    }

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-SERVICE_URLS = ["/cds-services", "/cds-services/hcc-assessment",
-                "/cds-services/hcc-assessment/feedback", "/cds-services/hcc-order-check",
-                "/cds-services/hcc-order-check/feedback"]
+SERVICE_URLS = [
+    "/cds-services",
+    "/cds-services/hcc-assessment",
+    "/cds-services/hcc-assessment/feedback",
+    "/cds-services/hcc-order-check",
+    "/cds-services/hcc-order-check/feedback",
+]
 
 
 def test_discovery_lists_the_services(client):
@@ -15,8 +19,10 @@ def test_discovery_lists_the_services(client):
     assert response.status_code == 200
     services = response.json["services"]
     assert {(s["id"], s["hook"]) for s in services} == {
-        ("hcc-assessment", "patient-view"), ("hcc-order-check", "order-select"),
-        ("hcc-order-check", "order-sign")}
+        ("hcc-assessment", "patient-view"),
+        ("hcc-order-check", "order-select"),
+        ("hcc-order-check", "order-sign"),
+    }
     for service in services:
         assert service["description"] and service["title"]
 
@@ -35,9 +41,14 @@ def test_prefetch_templates_are_expanded_and_use_patient_references(client):
 @pytest.mark.parametrize("url", SERVICE_URLS)
 def test_preflight_on_every_route(client, url):
     """OPTIONS answers with the CORS headers a browser client needs."""
-    response = client.options(url, headers={
-        "Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    response = client.options(
+        url,
+        headers={
+            "Origin": "https://sandbox.cds-hooks.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert response.status_code in (200, 204)
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
@@ -46,8 +57,9 @@ def test_preflight_on_every_route(client, url):
 
 def test_cors_headers_on_post_and_errors(client):
     """Error responses carry CORS headers too (a browser must be able to read them)."""
-    response = client.post("/cds-services/hcc-assessment", data="nope",
-                           content_type="application/json")
+    response = client.post(
+        "/cds-services/hcc-assessment", data="nope", content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 

@@ -25,19 +25,24 @@ def test_malformed_json_is_400(client):
     assert "must be JSON" in diagnostics(response)
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    (lambda r: r.pop("hook"), "hook"),
-    (lambda r: r.pop("hookInstance"), "hookInstance"),
-    (lambda r: r.pop("context"), "context"),
-    (lambda r: r["context"].pop("patientId"), "context.patientId"),
-    (lambda r: r["context"].pop("userId"), "context.userId"),
-    (lambda r: r.update(hook="order-sign"), "hook"),
-    (lambda r: r.update(prefetch=[1]), "prefetch"),
-    (lambda r: r.update(fhirAuthorization={"access_token": "x", "token_type": "Bearer"}),
-     "cds-r-1"),
-    (lambda r: r.update(fhirServer="http://ehr.example.org/fhir"), "https"),
-    (lambda r: r.update(fhirServer="not a url"), "fhirServer"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda r: r.pop("hook"), "hook"),
+        (lambda r: r.pop("hookInstance"), "hookInstance"),
+        (lambda r: r.pop("context"), "context"),
+        (lambda r: r["context"].pop("patientId"), "context.patientId"),
+        (lambda r: r["context"].pop("userId"), "context.userId"),
+        (lambda r: r.update(hook="order-sign"), "hook"),
+        (lambda r: r.update(prefetch=[1]), "prefetch"),
+        (
+            lambda r: r.update(fhirAuthorization={"access_token": "x", "token_type": "Bearer"}),
+            "cds-r-1",
+        ),
+        (lambda r: r.update(fhirServer="http://ehr.example.org/fhir"), "https"),
+        (lambda r: r.update(fhirServer="not a url"), "fhirServer"),
+    ],
+)
 def test_missing_or_wrong_fields_are_400_naming_the_field(client, change, field):
     """Each required field, the hook, cds-r-1 and https are checked with a clear message."""
     request = hook_request(NAME)
@@ -56,6 +61,7 @@ def test_loopback_http_fhir_server_is_allowed(client):
 def test_fhir_server_allowlist(tmp_path):
     """With an allow-list, a FHIR server outside it is refused."""
     from cds import create_app
+
     app = create_app(app_config(tmp_path, FHIR_SERVER_ALLOWLIST=["https://ehr.example.org/"]))
     client = CheckingClient(app.test_client())
     request = hook_request(NAME, fhirServer="https://evil.example.com/fhir")
@@ -81,6 +87,7 @@ def test_wrong_method_is_405(client):
 def test_oversized_body_is_413(tmp_path):
     """A body over the configured limit: 413."""
     from cds import create_app
+
     client = create_app(app_config(tmp_path, MAX_REQUEST_BYTES=1000)).test_client()
     response = client.post(URL, json=hook_request(NAME))
     assert response.status_code == 413
@@ -93,6 +100,7 @@ def test_unexpected_error_is_500_without_trace(client, monkeypatch):
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")
+
     monkeypatch.setattr(api, "assess_hook", boom)
     response = client.post(URL, json=hook_request(NAME))
     assert response.status_code == 500

@@ -11,15 +11,27 @@ URL = "/cds-services/hcc-assessment"
 
 
 def accepted(card, suggestion):
-    return {"card": card, "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}],
-            "outcomeTimestamp": "2026-11-15T10:00:00Z"}
+    return {
+        "card": card,
+        "outcome": "accepted",
+        "acceptedSuggestions": [{"id": suggestion}],
+        "outcomeTimestamp": "2026-11-15T10:00:00Z",
+    }
 
 
 def overridden(card, code="tumour-board"):
-    return {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-15T10:05:00Z",
-            "overrideReason": {"reason": {
+    return {
+        "card": card,
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-15T10:05:00Z",
+        "overrideReason": {
+            "reason": {
                 "system": "https://hcc-cds.example/fhir/CodeSystem/override-reason",
-                "code": code, "display": "Tumour board decided otherwise"}}}
+                "code": code,
+                "display": "Tumour board decided otherwise",
+            }
+        },
+    }
 
 
 def test_feedback_round_trip_survives_a_restart(tmp_path, capsys):
@@ -28,8 +40,12 @@ def test_feedback_round_trip_survives_a_restart(tmp_path, capsys):
     client = CheckingClient(create_app(config).test_client())
     card = client.post(URL, json=hook_request("peng_2024_recurrence")).json["cards"][0]
     other = client.post(URL, json=hook_request("ineligible_main_portal_vein")).json["cards"][0]
-    body = {"feedback": [accepted(card["uuid"], card["suggestions"][0]["uuid"]),
-                         overridden(other["uuid"])]}
+    body = {
+        "feedback": [
+            accepted(card["uuid"], card["suggestions"][0]["uuid"]),
+            overridden(other["uuid"]),
+        ]
+    }
     first = client.post(URL + "/feedback", json=body)
     assert first.json == {"stored": 2, "duplicates": 0}
     again = client.post(URL + "/feedback", json=body)  # the EHR retries the same delivery
@@ -47,8 +63,11 @@ def test_feedback_round_trip_survives_a_restart(tmp_path, capsys):
 
 def test_invalid_feedback_is_400_naming_the_field(client):
     """An accepted outcome without acceptedSuggestions breaks cds-fb-2: 400 naming it."""
-    body = {"feedback": [{"card": "c", "outcome": "accepted",
-                          "outcomeTimestamp": "2026-11-15T10:00:00Z"}]}
+    body = {
+        "feedback": [
+            {"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-15T10:00:00Z"}
+        ]
+    }
     response = client.post(URL + "/feedback", json=body)
     assert response.status_code == 400
     assert "acceptedSuggestions" in response.json["issue"][0]["diagnostics"]

@@ -11,30 +11,51 @@ URL = "/cds-services/hcc-order-check"
 
 
 def sorafenib(rid="med-1"):
-    return {"resourceType": "MedicationRequest", "id": rid, "status": "draft", "intent": "order",
-            "medicationCodeableConcept": {"coding": [{"system": codes.RXNORM, "code": "597747"}]},
-            "subject": {"reference": "Patient/x"}}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": rid,
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": codes.RXNORM, "code": "597747"}]},
+        "subject": {"reference": "Patient/x"},
+    }
 
 
 def tace(rid="sr-1"):
-    return {"resourceType": "ServiceRequest", "id": rid, "status": "draft", "intent": "order",
-            "code": {"coding": [{"system": codes.SNOMED, "code": "441525007"}]},
-            "subject": {"reference": "Patient/x"}}
+    return {
+        "resourceType": "ServiceRequest",
+        "id": rid,
+        "status": "draft",
+        "intent": "order",
+        "code": {"coding": [{"system": codes.SNOMED, "code": "441525007"}]},
+        "subject": {"reference": "Patient/x"},
+    }
 
 
 def unrelated(rid="sr-9"):
-    return {"resourceType": "ServiceRequest", "id": rid, "status": "draft", "intent": "order",
-            "code": {"coding": [{"system": codes.LOINC, "code": "24627-2"}]},
-            "subject": {"reference": "Patient/x"}}
+    return {
+        "resourceType": "ServiceRequest",
+        "id": rid,
+        "status": "draft",
+        "intent": "order",
+        "code": {"coding": [{"system": codes.LOINC, "code": "24627-2"}]},
+        "subject": {"reference": "Patient/x"},
+    }
 
 
 def order_request(name, hook, *orders, selections=None):
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"resource": o} for o in orders]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": o} for o in orders],
+    }
     context = {"draftOrders": bundle}
     if hook == "order-select":
-        context["selections"] = selections if selections is not None else [
-            f"{o['resourceType']}/{o['id']}" for o in orders]
+        context["selections"] = (
+            selections
+            if selections is not None
+            else [f"{o['resourceType']}/{o['id']}" for o in orders]
+        )
     request = hook_request(name, hook=hook, context=context)
     request["context"]["patientId"] = patient_id_of(name)
     return request
@@ -47,19 +68,22 @@ def cards(client, request):
 
 
 @pytest.mark.parametrize("hook", ["order-select", "order-sign"])
-@pytest.mark.parametrize(("name", "order", "indicator", "words"), [
-    ("child_pugh_c", sorafenib, "critical", "contraindicated"),
-    ("child_pugh_b8", tace, "critical", "Child-Pugh score 8"),
-    ("ineligible_bilirubin", tace, "critical", "bilirubin"),
-    ("ineligible_main_portal_vein", tace, "critical", "main portal vein"),
-    ("ineligible_extrahepatic_metastasis", sorafenib, "critical", "extrahepatic"),
-    ("stale_labs", tace, "warning", "missing or stale"),
-    ("bclc_0", tace, "warning", "not supported"),
-    ("bclc_b_large_tumour", sorafenib, "warning", "not the Peng 2024 population"),
-    ("nct00919009_eligible", tace, "info", "3 days after the first TACE"),
-    ("nct00919009_eligible", sorafenib, "info", "3 days after the first TACE"),
-    ("peng_2024_recurrence", sorafenib, "info", "400 mg"),
-])
+@pytest.mark.parametrize(
+    ("name", "order", "indicator", "words"),
+    [
+        ("child_pugh_c", sorafenib, "critical", "contraindicated"),
+        ("child_pugh_b8", tace, "critical", "Child-Pugh score 8"),
+        ("ineligible_bilirubin", tace, "critical", "bilirubin"),
+        ("ineligible_main_portal_vein", tace, "critical", "main portal vein"),
+        ("ineligible_extrahepatic_metastasis", sorafenib, "critical", "extrahepatic"),
+        ("stale_labs", tace, "warning", "missing or stale"),
+        ("bclc_0", tace, "warning", "not supported"),
+        ("bclc_b_large_tumour", sorafenib, "warning", "not the Peng 2024 population"),
+        ("nct00919009_eligible", tace, "info", "3 days after the first TACE"),
+        ("nct00919009_eligible", sorafenib, "info", "3 days after the first TACE"),
+        ("peng_2024_recurrence", sorafenib, "info", "400 mg"),
+    ],
+)
 def test_order_checks(client, hook, name, order, indicator, words):
     """Contraindicated → critical; unsupported or undecidable → warning; supported → info."""
     found = cards(client, order_request(name, hook, order()))
@@ -70,15 +94,17 @@ def test_order_checks(client, hook, name, order, indicator, words):
 
 def test_order_select_checks_only_the_selected_orders(client):
     """order-select: an unselected sorafenib order is not checked."""
-    request = order_request("child_pugh_c", "order-select", sorafenib(), unrelated(),
-                            selections=["ServiceRequest/sr-9"])
+    request = order_request(
+        "child_pugh_c", "order-select", sorafenib(), unrelated(), selections=["ServiceRequest/sr-9"]
+    )
     assert cards(client, request) == []
 
 
 def test_order_sign_checks_each_kind_once(client):
     """order-sign with TACE and sorafenib: one card for each."""
-    found = cards(client, order_request("child_pugh_c", "order-sign", tace(), sorafenib(),
-                                        sorafenib("med-2")))
+    found = cards(
+        client, order_request("child_pugh_c", "order-sign", tace(), sorafenib(), sorafenib("med-2"))
+    )
     kinds = sorted(c["extension"]["org.example.hcc-cds.card-kind"] for c in found)
     assert kinds == ["order-sorafenib-contraindicated", "order-tace-contraindicated"]
 
@@ -97,11 +123,18 @@ def test_sorafenib_in_a_contained_medication_is_found(client):
     """A MedicationRequest pointing to a contained Medication with the RxNorm code counts."""
     med = sorafenib()
     del med["medicationCodeableConcept"]
-    med["contained"] = [{"resourceType": "Medication", "id": "m",
-                         "code": {"coding": [{"system": codes.RXNORM, "code": "597747"}]}}]
+    med["contained"] = [
+        {
+            "resourceType": "Medication",
+            "id": "m",
+            "code": {"coding": [{"system": codes.RXNORM, "code": "597747"}]},
+        }
+    ]
     med["medicationReference"] = {"reference": "#m"}
-    assert cards(client, order_request("child_pugh_c", "order-sign", med))[0]["indicator"] == \
-        "critical"
+    assert (
+        cards(client, order_request("child_pugh_c", "order-sign", med))[0]["indicator"]
+        == "critical"
+    )
 
 
 def test_draft_orders_must_be_a_bundle(client):

@@ -10,7 +10,8 @@ from tests.api.requests_from_fixtures import FIXTURES, hook_request
 
 CASES = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))
 KIND_FOR_OPTION = {
-    "tace_plus_sorafenib": {"tace_plus_sorafenib"}, "tace": {"tace", "tace_protocol"},
+    "tace_plus_sorafenib": {"tace_plus_sorafenib"},
+    "tace": {"tace", "tace_protocol"},
     "no_tace": {"no_tace_contraindicated", "no_tace_not_indicated"},
     "insufficient_data": {"insufficient_data"},
 }
@@ -41,14 +42,18 @@ def test_fixture_card_matches_its_recommendation(client, name):
 
 def test_peng_card_recommends_the_combination_with_tace_alternative(client):
     """Peng population: TACE + sorafenib recommended, TACE alone offered, one choice at most."""
-    card = client.post("/cds-services/hcc-assessment",
-                       json=hook_request("peng_2024_recurrence")).json["cards"][0]
+    card = client.post(
+        "/cds-services/hcc-assessment", json=hook_request("peng_2024_recurrence")
+    ).json["cards"][0]
     assert card["indicator"] == "info"
     assert card["selectionBehavior"] == "at-most-one"
     first, second = card["suggestions"]
     assert first["isRecommended"] and not second["isRecommended"]
-    med = [a["resource"] for a in first["actions"]
-           if a["resource"]["resourceType"] == "MedicationRequest"][0]
+    med = [
+        a["resource"]
+        for a in first["actions"]
+        if a["resource"]["resourceType"] == "MedicationRequest"
+    ][0]
     dose = med["dosageInstruction"][0]
     assert dose["doseAndRate"][0]["doseQuantity"]["value"] == 400
     assert dose["timing"]["repeat"] == {"frequency": 2, "period": 1, "periodUnit": "d"}
@@ -58,8 +63,9 @@ def test_peng_card_recommends_the_combination_with_tace_alternative(client):
 
 def test_trial_eligible_card_offers_protocol_option_not_recommended(client):
     """NCT00919009-eligible: TACE recommended, the combination offered as protocol option."""
-    card = client.post("/cds-services/hcc-assessment",
-                       json=hook_request("nct00919009_eligible")).json["cards"][0]
+    card = client.post(
+        "/cds-services/hcc-assessment", json=hook_request("nct00919009_eligible")
+    ).json["cards"][0]
     labels = [(s["label"], s["isRecommended"]) for s in card["suggestions"]]
     assert labels[0][1] is True and "TACE alone" in labels[0][0]
     assert labels[1][1] is False and "protocol option" in labels[1][0]
@@ -69,8 +75,9 @@ def test_trial_eligible_card_offers_protocol_option_not_recommended(client):
 
 def test_detail_has_the_values_dates_and_criteria(client):
     """The detail table shows each score, the values and dates behind it, and every criterion."""
-    detail = client.post("/cds-services/hcc-assessment",
-                         json=hook_request("child_pugh_b7")).json["cards"][0]["detail"]
+    detail = client.post("/cds-services/hcc-assessment", json=hook_request("child_pugh_b7")).json[
+        "cards"
+    ][0]["detail"]
     assert "| Child-Pugh | 7 (class B) |" in detail
     assert "| bilirubin |" in detail and "2026-11-" in detail
     assert "Platelets ≥ 60" in detail
@@ -79,8 +86,9 @@ def test_detail_has_the_values_dates_and_criteria(client):
 
 def test_contraindicated_card_is_a_warning_without_suggestions(client):
     """Main portal vein invasion: a warning card saying why, and no TACE suggestion."""
-    card = client.post("/cds-services/hcc-assessment",
-                       json=hook_request("ineligible_main_portal_vein")).json["cards"][0]
+    card = client.post(
+        "/cds-services/hcc-assessment", json=hook_request("ineligible_main_portal_vein")
+    ).json["cards"][0]
     assert card["indicator"] == "warning"
     assert "suggestions" not in card
     assert "main portal vein" in card["summary"] + card["detail"]
@@ -88,12 +96,12 @@ def test_contraindicated_card_is_a_warning_without_suggestions(client):
 
 def test_missing_data_card_lists_what_to_obtain_and_offers_lab_orders(client):
     """Stale labs: a warning listing what is missing, with lab orders as a suggestion."""
-    card = client.post("/cds-services/hcc-assessment",
-                       json=hook_request("stale_labs")).json["cards"][0]
+    card = client.post("/cds-services/hcc-assessment", json=hook_request("stale_labs")).json[
+        "cards"
+    ][0]
     assert card["indicator"] == "warning"
     assert "To obtain before deciding" in card["detail"]
-    codes = {a["resource"]["code"]["coding"][0]["code"]
-             for a in card["suggestions"][0]["actions"]}
+    codes = {a["resource"]["code"]["coding"][0]["code"] for a in card["suggestions"][0]["actions"]}
     assert {"1975-2", "1751-7", "6301-6"} <= codes
 
 

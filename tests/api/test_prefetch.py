@@ -23,9 +23,13 @@ def kind(response):
 def serve(rsps, key, payload, status=200, **kwargs):
     """Register the FHIR query the service makes for one prefetch key (``payload`` as JSON, or
     ``body=`` for raw text or an exception)."""
-    patterns = {"patient": r"/Patient/[^?]+$", "labs": r"/Observation\?.*1975-2",
-                "findings": r"/Observation\?.*nodule-count", "conditions": r"/Condition\?",
-                "procedures": r"/Procedure\?"}
+    patterns = {
+        "patient": r"/Patient/[^?]+$",
+        "labs": r"/Observation\?.*1975-2",
+        "findings": r"/Observation\?.*nodule-count",
+        "conditions": r"/Condition\?",
+        "procedures": r"/Procedure\?",
+    }
     if payload is not None:
         kwargs["json"] = payload
     rsps.add(responses.GET, re.compile(re.escape(FHIR) + patterns[key]), status=status, **kwargs)
@@ -50,10 +54,18 @@ def test_absent_keys_are_fetched_with_the_token(client):
     full = prefetch_of(NAME)
     for key in ("labs", "conditions"):
         serve(responses, key, full[key])
-    request = hook_request(NAME, prefetch=without(full, "labs", "conditions"), fhirServer=FHIR,
-                           fhirAuthorization={"access_token": "tok-123", "token_type": "Bearer",
-                                              "expires_in": 300, "scope": "patient/*.read",
-                                              "subject": "hcc-cds"})
+    request = hook_request(
+        NAME,
+        prefetch=without(full, "labs", "conditions"),
+        fhirServer=FHIR,
+        fhirAuthorization={
+            "access_token": "tok-123",
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "hcc-cds",
+        },
+    )
     response = client.post(URL, json=request)
     assert kind(response) == "tace_protocol"
     assert len(responses.calls) == 2
@@ -87,8 +99,13 @@ def test_operation_outcome_in_prefetch_is_refetched(client):
     """An OperationOutcome in prefetch means the EHR failed: the service fetches it itself."""
     full = prefetch_of(NAME)
     serve(responses, "labs", full["labs"])
-    prefetch = {**full, "labs": {"resourceType": "OperationOutcome",
-                                 "issue": [{"severity": "error", "code": "timeout"}]}}
+    prefetch = {
+        **full,
+        "labs": {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "timeout"}],
+        },
+    }
     response = client.post(URL, json=hook_request(NAME, prefetch=prefetch, fhirServer=FHIR))
     assert kind(response) == "tace_protocol"
     assert len(responses.calls) == 1
@@ -103,8 +120,9 @@ def test_paginated_prefetch_is_completed_from_the_server(client):
     page1["link"] = [{"relation": "next", "url": f"{FHIR}/Observation?page=2"}]
     page2 = searchset([e["resource"] for e in labs[3:]])
     responses.add(responses.GET, f"{FHIR}/Observation?page=2", json=page2)
-    response = client.post(URL, json=hook_request(NAME, prefetch={**full, "labs": page1},
-                                                  fhirServer=FHIR))
+    response = client.post(
+        URL, json=hook_request(NAME, prefetch={**full, "labs": page1}, fhirServer=FHIR)
+    )
     assert kind(response) == "tace_protocol"
     assert len(responses.calls) == 1
 
@@ -127,10 +145,16 @@ def test_looping_next_link_is_a_data_problem_not_a_hang(client):
     """A next link pointing back to itself is refused; the card says labs could not be had."""
     full = prefetch_of(NAME)
     page = searchset([e["resource"] for e in full["labs"]["entry"]])
-    serve(responses, "labs", {**page, "link": [{"relation": "next",
-                                                 "url": f"{FHIR}/Observation?loop=1"}]})
-    responses.add(responses.GET, f"{FHIR}/Observation?loop=1",
-                  json={**page, "link": [{"relation": "next", "url": f"{FHIR}/Observation?loop=1"}]})
+    serve(
+        responses,
+        "labs",
+        {**page, "link": [{"relation": "next", "url": f"{FHIR}/Observation?loop=1"}]},
+    )
+    responses.add(
+        responses.GET,
+        f"{FHIR}/Observation?loop=1",
+        json={**page, "link": [{"relation": "next", "url": f"{FHIR}/Observation?loop=1"}]},
+    )
     request = hook_request(NAME, prefetch=without(full, "labs"), fhirServer=FHIR)
     card = client.post(URL, json=request).json["cards"][0]
     assert "could not obtain 'labs': bad-paging" in card["detail"]
@@ -153,14 +177,17 @@ def test_partial_prefetch_without_server_says_what_is_missing(client):
     assert "could not obtain 'labs': no FHIR server given" in card["detail"]
 
 
-@pytest.mark.parametrize(("status", "body", "kind_word"), [
-    (401, {"resourceType": "OperationOutcome"}, "unauthorized"),
-    (403, {"resourceType": "OperationOutcome"}, "forbidden"),
-    (404, {"resourceType": "OperationOutcome"}, "not-found"),
-    (500, {"resourceType": "OperationOutcome"}, "server-error"),
-    (200, {"resourceType": "OperationOutcome", "issue": []}, "operation-outcome"),
-    (200, {"hello": "world"}, "not-fhir"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "kind_word"),
+    [
+        (401, {"resourceType": "OperationOutcome"}, "unauthorized"),
+        (403, {"resourceType": "OperationOutcome"}, "forbidden"),
+        (404, {"resourceType": "OperationOutcome"}, "not-found"),
+        (500, {"resourceType": "OperationOutcome"}, "server-error"),
+        (200, {"resourceType": "OperationOutcome", "issue": []}, "operation-outcome"),
+        (200, {"hello": "world"}, "not-fhir"),
+    ],
+)
 @responses.activate
 def test_fhir_errors_on_the_patient_give_412(client, status, body, kind_word):
     """401/403/404/5xx/non-FHIR answers for the Patient end in 412 with the reason."""
@@ -209,8 +236,10 @@ def test_deadline_answers_no_cards_instead_of_hanging(tmp_path):
     def slow(request):
         time.sleep(1.0)
         return 200, {}, "{}"
-    responses.add_callback(responses.GET, re.compile(re.escape(FHIR) + r"/Observation.*"),
-                           callback=slow)
+
+    responses.add_callback(
+        responses.GET, re.compile(re.escape(FHIR) + r"/Observation.*"), callback=slow
+    )
     request = hook_request(NAME, prefetch=without(prefetch_of(NAME), "labs"), fhirServer=FHIR)
     response = client.post(URL, json=request)
     assert response.status_code == 200

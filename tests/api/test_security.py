@@ -56,11 +56,14 @@ def test_valid_token_is_accepted(secured):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Basic dXNlcjpwYXNz"},
-    {"Authorization": "Bearer not.a.jwt"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer not.a.jwt"},
+    ],
+)
 def test_missing_or_malformed_token_is_401(secured, headers):
     """No bearer JWT: 401 with an OperationOutcome."""
     response = secured.post(URL, json=hook_request("child_pugh_a5"), headers=headers)
@@ -70,8 +73,9 @@ def test_missing_or_malformed_token_is_401(secured, headers):
 
 def test_token_for_another_url_is_refused(secured):
     """aud must be the invoked URL: a token for discovery cannot call the service."""
-    response = secured.post(URL, json=hook_request("child_pugh_a5"),
-                            headers=auth(BASE + "/cds-services"))
+    response = secured.post(
+        URL, json=hook_request("child_pugh_a5"), headers=auth(BASE + "/cds-services")
+    )
     assert response.status_code == 401
 
 
@@ -95,23 +99,38 @@ def test_public_base_url_sets_the_audience(tmp_path):
     keys.write_text(json.dumps(jwks(public_jwk(KEY, KID))))
     issuers = tmp_path / "issuers.json"
     issuers.write_text(json.dumps({"issuers": [{"iss": ISS, "jwks_file": "k.json"}]}))
-    client = create_app(app_config(tmp_path, AUTH_DISABLED=False,
-                                   TRUSTED_ISSUERS_FILE=str(issuers),
-                                   PUBLIC_BASE_URL="https://cds.hospital.example")).test_client()
+    client = create_app(
+        app_config(
+            tmp_path,
+            AUTH_DISABLED=False,
+            TRUSTED_ISSUERS_FILE=str(issuers),
+            PUBLIC_BASE_URL="https://cds.hospital.example",
+        )
+    ).test_client()
     public = "https://cds.hospital.example" + URL
-    assert client.post(URL, json=hook_request("child_pugh_a5"),
-                       headers=auth(public)).status_code == 200
+    assert (
+        client.post(URL, json=hook_request("child_pugh_a5"), headers=auth(public)).status_code
+        == 200
+    )
 
 
 def test_feedback_needs_a_token_for_the_feedback_url(secured):
     """Feedback is authenticated too, with aud = the feedback URL."""
     feedback_url = URL + "/feedback"
-    body = {"feedback": [{"card": "c1", "outcome": "overridden",
-                          "overrideReason": {"userComment": "tumour board"},
-                          "outcomeTimestamp": "2026-11-15T10:00:00Z"}]}
+    body = {
+        "feedback": [
+            {
+                "card": "c1",
+                "outcome": "overridden",
+                "overrideReason": {"userComment": "tumour board"},
+                "outcomeTimestamp": "2026-11-15T10:00:00Z",
+            }
+        ]
+    }
     assert secured.post(feedback_url, json=body).status_code == 401
-    assert secured.post(feedback_url, json=body,
-                        headers=auth(BASE + feedback_url)).status_code == 200
+    assert (
+        secured.post(feedback_url, json=body, headers=auth(BASE + feedback_url)).status_code == 200
+    )
 
 
 def test_discovery_needs_no_token(secured):
@@ -122,6 +141,7 @@ def test_discovery_needs_no_token(secured):
 def test_sandbox_issuer_is_opt_in(tmp_path):
     """The pinned public sandbox key is trusted only when CDS_TRUST_SANDBOX is set."""
     from cds.service.wiring import SANDBOX_ISSUER
+
     off = create_app(app_config(tmp_path, AUTH_DISABLED=False))
     on = create_app(app_config(tmp_path, AUTH_DISABLED=False, TRUST_SANDBOX=True))
     verifier_off = off.extensions["hcc_cds"].verifier

@@ -16,17 +16,31 @@ from cds.clinical.inputs import (
 )
 
 AS_OF = date(2026, 11, 15)
-CANONICAL_UNITS = {"bilirubin": "mg/dL", "albumin": "g/dL", "inr": "1", "platelets": "10*9/L",
-                   "anc": "10*9/L", "haemoglobin": "g/dL", "ast": "U/L", "alt": "U/L",
-                   "creatinine": "mg/dL", "afp": "ng/mL"}
+CANONICAL_UNITS = {
+    "bilirubin": "mg/dL",
+    "albumin": "g/dL",
+    "inr": "1",
+    "platelets": "10*9/L",
+    "anc": "10*9/L",
+    "haemoglobin": "g/dL",
+    "ast": "U/L",
+    "alt": "U/L",
+    "creatinine": "mg/dL",
+    "afp": "ng/mL",
+}
 
 
 def src(name: str = "x", days_ago: int = 2) -> Source:
     return Source(f"Observation/{name}", AS_OF - timedelta(days=days_ago), name)
 
 
-def lab(name: str, value: float | None, days_ago: int = 2, uln: float | None = None,
-        problem: str | None = None) -> Lab:
+def lab(
+    name: str,
+    value: float | None,
+    days_ago: int = 2,
+    uln: float | None = None,
+    problem: str | None = None,
+) -> Lab:
     return Lab(value, CANONICAL_UNITS[name], src(name, days_ago), problem, uln, uln is None)
 
 
@@ -35,8 +49,17 @@ def fact(value: Any, days_ago: int = 10) -> Fact[Any]:
 
 
 # A compensated patient whose every lab is within range and recent.
-GOOD_LABS = dict(bilirubin=1.0, albumin=4.0, inr=1.1, platelets=150.0, anc=3.0, haemoglobin=13.0,
-                 ast=50.0, alt=45.0, creatinine=0.9)
+GOOD_LABS = dict(
+    bilirubin=1.0,
+    albumin=4.0,
+    inr=1.1,
+    platelets=150.0,
+    anc=3.0,
+    haemoglobin=13.0,
+    ast=50.0,
+    alt=45.0,
+    creatinine=0.9,
+)
 
 
 def labs(days_ago: int = 2, **overrides: float | None) -> LiverLabs:
@@ -44,19 +67,33 @@ def labs(days_ago: int = 2, **overrides: float | None) -> LiverLabs:
     return LiverLabs(**{k: (None if v is None else lab(k, v, days_ago)) for k, v in values.items()})
 
 
-def tumour(count: int | None = 3, size: float | None = 4.0, vp: int | None = 0,
-           vv: int | None = 0, bile: bool | None = False, mvi: bool | None = None,
-           adjacent: bool | None = False, nodes: bool | None = False,
-           mets: bool | None = False, **extra: Any) -> Tumour:
+def tumour(
+    count: int | None = 3,
+    size: float | None = 4.0,
+    vp: int | None = 0,
+    vv: int | None = 0,
+    bile: bool | None = False,
+    mvi: bool | None = None,
+    adjacent: bool | None = False,
+    nodes: bool | None = False,
+    mets: bool | None = False,
+    **extra: Any,
+) -> Tumour:
     """An intermediate-stage tumour by default (3 nodules, largest 4 cm, no invasion or spread)."""
+
     def f(v: Any) -> Fact[Any] | None:
         return None if v is None else fact(v)
+
     return Tumour(
-        nodule_count=f(count), largest_cm=f(size),
+        nodule_count=f(count),
+        largest_cm=f(size),
         portal_invasion=None if vp is None else fact(PortalInvasion(vp)),
         hepatic_vein_invasion=None if vv is None else fact(HepaticVeinInvasion(vv)),
-        bile_duct_invasion=f(bile), microvascular_invasion=f(mvi),
-        adjacent_organ_invasion=f(adjacent), regional_nodes=f(nodes), distant_metastasis=f(mets),
+        bile_duct_invasion=f(bile),
+        microvascular_invasion=f(mvi),
+        adjacent_organ_invasion=f(adjacent),
+        regional_nodes=f(nodes),
+        distant_metastasis=f(mets),
         **{k: f(v) for k, v in extra.items()},
     )
 
@@ -64,7 +101,11 @@ def tumour(count: int | None = 3, size: float | None = 4.0, vp: int | None = 0,
 def patient(**changes: Any) -> PatientInputs:
     """A patient eligible for NCT00919009 by default (BCLC B, mUICC III, Child-Pugh A5)."""
     base = PatientInputs(
-        patient="Patient/test", birth_date=date(1960, 5, 1), hcc=Source("Condition/hcc", None, "C22.0"),
-        labs=labs(), ecog=fact(0, days_ago=3), tumour=tumour(),
+        patient="Patient/test",
+        birth_date=date(1960, 5, 1),
+        hcc=Source("Condition/hcc", None, "C22.0"),
+        labs=labs(),
+        ecog=fact(0, days_ago=3),
+        tumour=tumour(),
     )
     return replace(base, **changes)

@@ -17,8 +17,9 @@ def test_worked_example():
     assert result.albumin_g_l == pytest.approx(35.0)
 
 
-@pytest.mark.parametrize(("score", "grade"), [(-2.61, 1), (-2.60, 1), (-2.59, 2), (-1.40, 2),
-                                              (-1.39, 2), (-1.38, 3)])
+@pytest.mark.parametrize(
+    ("score", "grade"), [(-2.61, 1), (-2.60, 1), (-2.59, 2), (-1.40, 2), (-1.39, 2), (-1.38, 3)]
+)
 def test_grade_cut_offs(score, grade):
     """Grade 1 ≤ −2.60 < grade 2 ≤ −1.39 < grade 3."""
     assert albi_grade(score) == grade

@@ -14,19 +14,25 @@ C_LABS = labs(bilirubin=3.5, albumin=2.5, inr=2.5)  # 3+3+3 +1+1 = 11, class C
 
 
 def stage(ecog=0, lab_set=None, **tumour_args):
-    p = patient(ecog=None if ecog is None else fact(ecog), labs=lab_set or labs(),
-                tumour=tumour(**tumour_args))
+    p = patient(
+        ecog=None if ecog is None else fact(ecog),
+        labs=lab_set or labs(),
+        tumour=tumour(**tumour_args),
+    )
     return stage_bclc(p.tumour, p.ecog, score_child_pugh(p, AS_OF))
 
 
-@pytest.mark.parametrize(("count", "size", "expected"), [
-    (1, 2.0, "0"),   # single ≤ 2 cm
-    (1, 2.1, "A"),   # single, any size
-    (1, 12.0, "A"),
-    (3, 3.0, "A"),   # ≤ 3 nodules each ≤ 3 cm
-    (2, 3.1, "B"),   # beyond A
-    (4, 2.0, "B"),
-])
+@pytest.mark.parametrize(
+    ("count", "size", "expected"),
+    [
+        (1, 2.0, "0"),  # single ≤ 2 cm
+        (1, 2.1, "A"),  # single, any size
+        (1, 12.0, "A"),
+        (3, 3.0, "A"),  # ≤ 3 nodules each ≤ 3 cm
+        (2, 3.1, "B"),  # beyond A
+        (4, 2.0, "B"),
+    ],
+)
 def test_tumour_burden_with_ecog_0_and_preserved_liver(count, size, expected):
     """With ECOG 0 and preserved liver function, size and number decide 0, A or B."""
     assert stage(count=count, size=size).stage == expected
@@ -63,13 +69,16 @@ def test_child_pugh_b_counts_as_preserved():
     assert result.stage == "B"
 
 
-@pytest.mark.parametrize(("changes", "missing_word"), [
-    ({"ecog": None}, "ECOG"),
-    ({"vp": None}, "vascular invasion"),
-    ({"mets": None}, "extrahepatic"),
-    ({"count": None}, "number of nodules"),
-    ({"lab_set": labs(albumin=None, bilirubin=3.5, inr=2.5)}, "liver function"),  # 9–11
-])
+@pytest.mark.parametrize(
+    ("changes", "missing_word"),
+    [
+        ({"ecog": None}, "ECOG"),
+        ({"vp": None}, "vascular invasion"),
+        ({"mets": None}, "extrahepatic"),
+        ({"count": None}, "number of nodules"),
+        ({"lab_set": labs(albumin=None, bilirubin=3.5, inr=2.5)}, "liver function"),  # 9–11
+    ],
+)
 def test_undetermined_when_a_deciding_input_is_missing(changes, missing_word):
     """A missing input that could change the stage leaves it undetermined, saying what."""
     result = stage(**changes)
@@ -87,13 +96,16 @@ def test_invasion_decides_c_even_with_unknown_size():
     assert stage(vp=2, size=None).stage == "C"
 
 
-@pytest.mark.parametrize(("pattern", "transplant", "sub"), [
-    (TumourPattern.INFILTRATIVE, None, "B3"),
-    (TumourPattern.WELL_DEFINED, True, "B1"),
-    (TumourPattern.WELL_DEFINED, False, "B2"),
-    (TumourPattern.WELL_DEFINED, None, None),
-    (None, None, None),
-])
+@pytest.mark.parametrize(
+    ("pattern", "transplant", "sub"),
+    [
+        (TumourPattern.INFILTRATIVE, None, "B3"),
+        (TumourPattern.WELL_DEFINED, True, "B1"),
+        (TumourPattern.WELL_DEFINED, False, "B2"),
+        (TumourPattern.WELL_DEFINED, None, None),
+        (None, None, None),
+    ],
+)
 def test_b_subgroups(pattern, transplant, sub):
     """B3 infiltrative; B1 within extended transplant criteria; B2 well-defined otherwise."""
     result = stage(pattern=pattern, within_transplant_criteria=transplant)
@@ -102,5 +114,7 @@ def test_b_subgroups(pattern, transplant, sub):
 
 def test_ascites_documented_raises_child_pugh_but_stays_preserved():
     """Moderate ascites (3 points) on good labs: Child-Pugh 7, still preserved."""
-    p = patient(ascites=GradedFinding(Severity.MODERATE_OR_SEVERE, Source("Condition/a", None, "x")))
+    p = patient(
+        ascites=GradedFinding(Severity.MODERATE_OR_SEVERE, Source("Condition/a", None, "x"))
+    )
     assert stage_bclc(p.tumour, p.ecog, score_child_pugh(p, AS_OF)).liver_function == "preserved"

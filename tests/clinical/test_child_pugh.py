@@ -43,8 +43,9 @@ def test_cholestatic_bilirubin_bands(bilirubin, points):
     assert result.points()["bilirubin"] == points
 
 
-@pytest.mark.parametrize(("total", "cls"), [(5, "A"), (6, "A"), (7, "B"), (9, "B"), (10, "C"),
-                                            (15, "C")])
+@pytest.mark.parametrize(
+    ("total", "cls"), [(5, "A"), (6, "A"), (7, "B"), (9, "B"), (10, "C"), (15, "C")]
+)
 def test_class_boundaries(total, cls):
     """Class A is 5–6, B 7–9, C 10–15."""
     assert class_of(total) == cls
@@ -68,8 +69,10 @@ def test_missing_lab_gives_range_without_class_across_a_boundary():
 
 def test_missing_lab_class_given_when_range_is_one_class():
     """Known points 10 plus a missing INR (11–13) is class C whatever INR is."""
-    p = patient(labs=labs(bilirubin=3.5, albumin=2.5, inr=None),
-                ascites=GradedFinding(Severity.MODERATE_OR_SEVERE, CONDITION))
+    p = patient(
+        labs=labs(bilirubin=3.5, albumin=2.5, inr=None),
+        ascites=GradedFinding(Severity.MODERATE_OR_SEVERE, CONDITION),
+    )
     result = score_child_pugh(p, AS_OF)
     assert result.score is None
     assert result.score_range == (11, 13)
@@ -88,21 +91,26 @@ def test_lab_lookback_is_30_days(days_ago, known):
 def test_unconvertible_lab_is_unknown_with_its_reason():
     """A result whose unit could not be converted is unknown, and the reason says why."""
     from tests.clinical.builders import lab
+
     base = labs()
     bad = lab("bilirubin", None, problem="unit 'mg per dL' is not a valid UCUM unit")
     from dataclasses import replace
+
     result = score_child_pugh(patient(labs=replace(base, bilirubin=bad)), AS_OF)
     assert result.points()["bilirubin"] is None
     assert "mg per dL" in result.missing[0]
 
 
-@pytest.mark.parametrize(("severity", "points", "flagged"), [
-    (Severity.NOT_DOCUMENTED, 1, True),
-    (Severity.ABSENT, 1, False),
-    (Severity.MILD, 2, False),
-    (Severity.SEVERITY_NOT_RECORDED, 2, True),
-    (Severity.MODERATE_OR_SEVERE, 3, False),
-])
+@pytest.mark.parametrize(
+    ("severity", "points", "flagged"),
+    [
+        (Severity.NOT_DOCUMENTED, 1, True),
+        (Severity.ABSENT, 1, False),
+        (Severity.MILD, 2, False),
+        (Severity.SEVERITY_NOT_RECORDED, 2, True),
+        (Severity.MODERATE_OR_SEVERE, 3, False),
+    ],
+)
 @pytest.mark.parametrize("finding", ["ascites", "encephalopathy"])
 def test_graded_findings(finding, severity, points, flagged):
     """Undocumented → 1 point flagged; mild → 2; no severity → 2 flagged; moderate/severe → 3."""

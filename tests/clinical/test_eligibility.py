@@ -36,31 +36,37 @@ def test_criteria_ids_are_unique_and_each_has_text():
     assert all(c.text and c.kind in ("inclusion", "exclusion") for c in CRITERIA)
 
 
-@pytest.mark.parametrize(("name", "criterion_id", "value", "status"), [
-    ("platelets", "inc-platelets", 59.0, Status.NOT_MET),
-    ("platelets", "inc-platelets", 60.0, Status.MET),
-    ("anc", "inc-anc", 1.0, Status.NOT_MET),     # 1000/mm³ is not > 1000
-    ("anc", "inc-anc", 1.001, Status.MET),       # 1001/mm³
-    ("haemoglobin", "inc-haemoglobin", 8.9, Status.NOT_MET),
-    ("haemoglobin", "inc-haemoglobin", 9.0, Status.MET),
-    ("inr", "inc-inr", 1.49, Status.MET),
-    ("inr", "inc-inr", 1.5, Status.NOT_MET),
-    ("bilirubin", "inc-bilirubin", 3.0, Status.MET),
-    ("bilirubin", "inc-bilirubin", 3.01, Status.NOT_MET),
-])
+@pytest.mark.parametrize(
+    ("name", "criterion_id", "value", "status"),
+    [
+        ("platelets", "inc-platelets", 59.0, Status.NOT_MET),
+        ("platelets", "inc-platelets", 60.0, Status.MET),
+        ("anc", "inc-anc", 1.0, Status.NOT_MET),  # 1000/mm³ is not > 1000
+        ("anc", "inc-anc", 1.001, Status.MET),  # 1001/mm³
+        ("haemoglobin", "inc-haemoglobin", 8.9, Status.NOT_MET),
+        ("haemoglobin", "inc-haemoglobin", 9.0, Status.MET),
+        ("inr", "inc-inr", 1.49, Status.MET),
+        ("inr", "inc-inr", 1.5, Status.NOT_MET),
+        ("bilirubin", "inc-bilirubin", 3.0, Status.MET),
+        ("bilirubin", "inc-bilirubin", 3.01, Status.NOT_MET),
+    ],
+)
 def test_fixed_lab_limits(name, criterion_id, value, status):
     """Platelets ≥ 60; ANC > 1.0 × 10⁹/L; Hb ≥ 9.0; INR < 1.5; bilirubin ≤ 3 mg/dL."""
     assert criterion(with_lab(name, value), criterion_id).status is status
 
 
-@pytest.mark.parametrize(("name", "criterion_id", "multiple", "status"), [
-    ("creatinine", "inc-creatinine", 1.49, Status.MET),
-    ("creatinine", "inc-creatinine", 1.5, Status.NOT_MET),
-    ("ast", "inc-transaminases", 4.99, Status.MET),
-    ("ast", "inc-transaminases", 5.0, Status.NOT_MET),
-    ("alt", "inc-transaminases", 4.99, Status.MET),
-    ("alt", "inc-transaminases", 5.0, Status.NOT_MET),
-])
+@pytest.mark.parametrize(
+    ("name", "criterion_id", "multiple", "status"),
+    [
+        ("creatinine", "inc-creatinine", 1.49, Status.MET),
+        ("creatinine", "inc-creatinine", 1.5, Status.NOT_MET),
+        ("ast", "inc-transaminases", 4.99, Status.MET),
+        ("ast", "inc-transaminases", 5.0, Status.NOT_MET),
+        ("alt", "inc-transaminases", 4.99, Status.MET),
+        ("alt", "inc-transaminases", 5.0, Status.NOT_MET),
+    ],
+)
 @pytest.mark.parametrize("uln", [None, 50.0])
 def test_uln_multiples(name, criterion_id, multiple, status, uln):
     """Creatinine < 1.5 × ULN; AST and ALT < 5 × ULN; the result's own ULN or the default."""
@@ -81,65 +87,84 @@ def test_trial_lab_window_is_7_days(days_ago, status):
         assert "repeat lab" in judgement.reason
 
 
-@pytest.mark.parametrize(("born", "status"), [
-    (date(2006, 11, 16), Status.NOT_MET),  # 19 the day before the 20th birthday
-    (date(2006, 11, 15), Status.MET),      # 20 on the day
-    (None, Status.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("born", "status"),
+    [
+        (date(2006, 11, 16), Status.NOT_MET),  # 19 the day before the 20th birthday
+        (date(2006, 11, 15), Status.MET),  # 20 on the day
+        (None, Status.UNKNOWN),
+    ],
+)
 def test_age_20(born, status):
     """Age ≥ 20 on the assessment date; no birth date → unknown."""
     assert criterion(patient(birth_date=born), "inc-age").status is status
 
 
-@pytest.mark.parametrize(("ecog", "status"), [(0, Status.MET), (1, Status.MET), (2, Status.NOT_MET),
-                                              (None, Status.UNKNOWN)])
+@pytest.mark.parametrize(
+    ("ecog", "status"),
+    [(0, Status.MET), (1, Status.MET), (2, Status.NOT_MET), (None, Status.UNKNOWN)],
+)
 def test_ecog_0_1(ecog, status):
     """ECOG 0–1 only."""
     p = patient(ecog=None if ecog is None else fact(ecog, days_ago=3))
     assert criterion(p, "inc-ecog").status is status
 
 
-@pytest.mark.parametrize(("lab_values", "status"), [
-    ({"bilirubin": 2.5, "albumin": 3.0}, Status.MET),            # 7
-    ({"bilirubin": 2.5, "albumin": 3.0, "inr": 1.8}, Status.NOT_MET),  # 8
-    ({"albumin": None}, Status.MET),                              # 5–7
-    ({"albumin": None, "bilirubin": 2.5}, Status.UNKNOWN),        # 6–8
-])
+@pytest.mark.parametrize(
+    ("lab_values", "status"),
+    [
+        ({"bilirubin": 2.5, "albumin": 3.0}, Status.MET),  # 7
+        ({"bilirubin": 2.5, "albumin": 3.0, "inr": 1.8}, Status.NOT_MET),  # 8
+        ({"albumin": None}, Status.MET),  # 5–7
+        ({"albumin": None, "bilirubin": 2.5}, Status.UNKNOWN),  # 6–8
+    ],
+)
 def test_child_pugh_at_most_7(lab_values, status):
     """Child-Pugh ≤ 7 (A5, A6, B7); a range straddling 7/8 is unknown."""
     assert criterion(patient(labs=labs(**lab_values)), "inc-child-pugh").status is status
 
 
-@pytest.mark.parametrize(("size", "status"), [(10.0, Status.MET), (10.01, Status.NOT_MET),
-                                              (None, Status.UNKNOWN)])
+@pytest.mark.parametrize(
+    ("size", "status"), [(10.0, Status.MET), (10.01, Status.NOT_MET), (None, Status.UNKNOWN)]
+)
 def test_largest_tumour_10_cm(size, status):
     """Largest tumour ≤ 10 cm."""
     assert criterion(patient(tumour=tumour(size=size)), "inc-tumour-size").status is status
 
 
-@pytest.mark.parametrize(("args", "status"), [
-    ({}, Status.MET),                         # T3 N0 M0 = III
-    ({"vp": 2}, Status.MET),                  # branch invasion: T4 N0 M0 = IVA
-    ({"count": 1, "size": 1.5}, Status.NOT_MET),  # I
-    ({"nodes": True}, Status.UNKNOWN),        # IVA through N1: needs review
-    ({"bile": None}, Status.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        ({}, Status.MET),  # T3 N0 M0 = III
+        ({"vp": 2}, Status.MET),  # branch invasion: T4 N0 M0 = IVA
+        ({"count": 1, "size": 1.5}, Status.NOT_MET),  # I
+        ({"nodes": True}, Status.UNKNOWN),  # IVA through N1: needs review
+        ({"bile": None}, Status.UNKNOWN),
+    ],
+)
 def test_muicc_stage_iii_or_iva(args, status):
     """mUICC III or IVA; IVA through N1 is unknown (needs review), never met."""
     assert criterion(patient(tumour=tumour(**args)), "inc-muicc-stage").status is status
 
 
-@pytest.mark.parametrize(("args", "status"), [
-    ({"vp": 3}, Status.MET), ({"vp": 4}, Status.NOT_MET), ({"vv": 2}, Status.MET),
-    ({"vv": 3}, Status.NOT_MET), ({"vp": None}, Status.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        ({"vp": 3}, Status.MET),
+        ({"vp": 4}, Status.NOT_MET),
+        ({"vv": 2}, Status.MET),
+        ({"vv": 3}, Status.NOT_MET),
+        ({"vp": None}, Status.UNKNOWN),
+    ],
+)
 def test_main_portal_vein_or_ivc(args, status):
     """Only main portal vein (Vp4) or IVC (Vv3) invasion excludes; branches do not."""
     assert criterion(patient(tumour=tumour(**args)), "inc-no-main-vessel").status is status
 
 
-@pytest.mark.parametrize(("mets", "status"), [(False, Status.MET), (True, Status.NOT_MET),
-                                              (None, Status.UNKNOWN)])
+@pytest.mark.parametrize(
+    ("mets", "status"), [(False, Status.MET), (True, Status.NOT_MET), (None, Status.UNKNOWN)]
+)
 def test_extrahepatic_metastasis(mets, status):
     """M1 excludes; undocumented M is unknown."""
     assert criterion(patient(tumour=tumour(mets=mets)), "inc-no-extrahepatic").status is status

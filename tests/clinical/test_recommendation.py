@@ -16,8 +16,10 @@ SURGERY = date(2024, 3, 1)
 
 def resection(margin="R0", recurrence=True, mvi=True):
     src = Source("Procedure/hx", SURGERY, "hepatectomy")
+
     def f(v):
         return None if v is None else Fact(v, src)
+
     return Resection(src, SURGERY, f(margin), f(recurrence), f(mvi))
 
 
@@ -30,14 +32,17 @@ def test_no_hcc_is_not_applicable():
     assert option(patient(hcc=None)).option == "not_applicable"
 
 
-@pytest.mark.parametrize(("changes", "reason_word"), [
-    ({"tumour": tumour(vp=4)}, "main portal vein"),
-    ({"tumour": tumour(mets=True)}, "extrahepatic"),
-    ({"ecog": fact(2)}, "BCLC stage C"),
-    ({"ecog": fact(3)}, "BCLC stage D"),
-    ({"labs": labs(bilirubin=2.5, albumin=3.0, inr=1.8)}, "Child-Pugh score 8"),
-    ({"labs": labs(bilirubin=3.01)}, "bilirubin 3.01 mg/dL"),
-])
+@pytest.mark.parametrize(
+    ("changes", "reason_word"),
+    [
+        ({"tumour": tumour(vp=4)}, "main portal vein"),
+        ({"tumour": tumour(mets=True)}, "extrahepatic"),
+        ({"ecog": fact(2)}, "BCLC stage C"),
+        ({"ecog": fact(3)}, "BCLC stage D"),
+        ({"labs": labs(bilirubin=2.5, albumin=3.0, inr=1.8)}, "Child-Pugh score 8"),
+        ({"labs": labs(bilirubin=3.01)}, "bilirubin 3.01 mg/dL"),
+    ],
+)
 def test_contraindication_gives_no_tace_with_reason(changes, reason_word):
     """BCLC C/D, Child-Pugh ≥ 8, main portal vein invasion or spread: no TACE, and why."""
     rec = option(patient(**changes))
@@ -57,13 +62,16 @@ def test_contraindication_decides_despite_unknowns():
     assert rec.option == "no_tace"
 
 
-@pytest.mark.parametrize("changes", [
-    {"ecog": None},
-    {"labs": labs(bilirubin=None)},
-    {"tumour": tumour(vp=None)},
-    {"labs": labs(albumin=None, bilirubin=2.5)},   # Child-Pugh 6–8 straddles 7/8
-    {"tumour": tumour(mets=None)},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"ecog": None},
+        {"labs": labs(bilirubin=None)},
+        {"tumour": tumour(vp=None)},
+        {"labs": labs(albumin=None, bilirubin=2.5)},  # Child-Pugh 6–8 straddles 7/8
+        {"tumour": tumour(mets=None)},
+    ],
+)
 def test_unknown_that_could_change_it_gives_insufficient_data(changes):
     """An unknown that could change the suggestion: no suggestion, and what to obtain."""
     rec = option(patient(**changes))
@@ -71,10 +79,13 @@ def test_unknown_that_could_change_it_gives_insufficient_data(changes):
     assert rec.missing
 
 
-@pytest.mark.parametrize(("changes", "stage"), [
-    ({"tumour": tumour(count=1, size=1.5, mvi=False)}, "0"),
-    ({"tumour": tumour(count=2, size=2.5)}, "A"),
-])
+@pytest.mark.parametrize(
+    ("changes", "stage"),
+    [
+        ({"tumour": tumour(count=1, size=1.5, mvi=False)}, "0"),
+        ({"tumour": tumour(count=2, size=2.5)}, "A"),
+    ],
+)
 def test_early_stage_gives_no_tace(changes, stage):
     """BCLC 0/A: ablation, resection or transplant come first."""
     rec = option(patient(**changes))
@@ -111,7 +122,7 @@ def test_peng_unknown_gives_insufficient_data():
 
 
 def test_trial_eligible_gets_tace_with_protocol_option():
-    """All NCT00919009 criteria met: TACE recommended, TACE + sorafenib offered as protocol option."""
+    """All NCT00919009 criteria met: TACE recommended, TACE + sorafenib as the protocol option."""
     rec = option(patient())
     assert rec.option == "tace"
     assert rec.protocol_option

@@ -11,45 +11,54 @@ from tests.clinical.builders import tumour
 SOLITARY = {"count": 1, "mvi": False}
 
 
-@pytest.mark.parametrize(("args", "t"), [
-    ({**SOLITARY, "size": 2.0}, "T1a"),
-    ({**SOLITARY, "size": 2.0, "mvi": True}, "T1a"),  # with or without vascular invasion
-    ({**SOLITARY, "size": 2.01}, "T1b"),
-    ({**SOLITARY, "size": 3.0}, "T1b"),
-    ({**SOLITARY, "size": 3.0, "mvi": True}, "T2"),
-    ({**SOLITARY, "size": 10.0, "vp": 2}, "T2"),
-    ({"count": 2, "size": 5.0}, "T2"),
-    ({"count": 2, "size": 5.01}, "T3"),
-    ({"count": 4, "size": 10.0}, "T3"),
-    ({"count": 1, "size": 1.0, "vp": 3}, "T4"),
-    ({"count": 3, "size": 3.0, "vv": 2}, "T4"),
-    ({"count": 1, "size": 1.0, "adjacent": True}, "T4"),
-])
+@pytest.mark.parametrize(
+    ("args", "t"),
+    [
+        ({**SOLITARY, "size": 2.0}, "T1a"),
+        ({**SOLITARY, "size": 2.0, "mvi": True}, "T1a"),  # with or without vascular invasion
+        ({**SOLITARY, "size": 2.01}, "T1b"),
+        ({**SOLITARY, "size": 3.0}, "T1b"),
+        ({**SOLITARY, "size": 3.0, "mvi": True}, "T2"),
+        ({**SOLITARY, "size": 10.0, "vp": 2}, "T2"),
+        ({"count": 2, "size": 5.0}, "T2"),
+        ({"count": 2, "size": 5.01}, "T3"),
+        ({"count": 4, "size": 10.0}, "T3"),
+        ({"count": 1, "size": 1.0, "vp": 3}, "T4"),
+        ({"count": 3, "size": 3.0, "vv": 2}, "T4"),
+        ({"count": 1, "size": 1.0, "adjacent": True}, "T4"),
+    ],
+)
 def test_ajcc_t(args, t):
-    """AJCC T1a ≤ 2 cm; T1b > 2 cm without VI; T2 with VI or multiple ≤ 5 cm; T3 > 5 cm; T4 major branch."""
+    """AJCC T1a ≤ 2 cm; T1b > 2 cm no VI; T2 VI or multiple ≤ 5 cm; T3 > 5 cm; T4 major vein."""
     assert stage_ajcc8(tumour(**args)).t == t
 
 
-@pytest.mark.parametrize(("args", "stage"), [
-    ({**SOLITARY, "size": 1.5}, "IA"),
-    ({**SOLITARY, "size": 3.0}, "IB"),
-    ({"count": 2, "size": 4.0}, "II"),
-    ({"count": 2, "size": 6.0}, "IIIA"),
-    ({"count": 2, "size": 6.0, "vp": 4}, "IIIB"),
-    ({"count": 2, "size": 6.0, "nodes": True}, "IVA"),
-    ({"count": 2, "size": 6.0, "nodes": True, "mets": True}, "IVB"),
-])
+@pytest.mark.parametrize(
+    ("args", "stage"),
+    [
+        ({**SOLITARY, "size": 1.5}, "IA"),
+        ({**SOLITARY, "size": 3.0}, "IB"),
+        ({"count": 2, "size": 4.0}, "II"),
+        ({"count": 2, "size": 6.0}, "IIIA"),
+        ({"count": 2, "size": 6.0, "vp": 4}, "IIIB"),
+        ({"count": 2, "size": 6.0, "nodes": True}, "IVA"),
+        ({"count": 2, "size": 6.0, "nodes": True, "mets": True}, "IVB"),
+    ],
+)
 def test_ajcc_stage_groups(args, stage):
     """Stage groups IA–IVB from T, N and M."""
     assert stage_ajcc8(tumour(**args)).stage == stage
 
 
-@pytest.mark.parametrize(("args", "missing_word"), [
-    ({"count": 1, "size": 3.0, "mvi": None}, "microvascular"),
-    ({"count": None}, "number of nodules"),
-    ({"adjacent": None}, "adjacent-organ"),
-    ({"vp": None}, "portal-vein"),
-])
+@pytest.mark.parametrize(
+    ("args", "missing_word"),
+    [
+        ({"count": 1, "size": 3.0, "mvi": None}, "microvascular"),
+        ({"count": None}, "number of nodules"),
+        ({"adjacent": None}, "adjacent-organ"),
+        ({"vp": None}, "portal-vein"),
+    ],
+)
 def test_ajcc_t_unknown_says_why(args, missing_word):
     """An undocumented finding that could change T leaves T unknown and names it."""
     result = stage_ajcc8(tumour(**args))
@@ -68,17 +77,20 @@ def test_ajcc_n_unknown_leaves_stage_unknown():
     assert (result.n, result.stage) == (None, None)
 
 
-@pytest.mark.parametrize(("args", "t", "stage"), [
-    ({"count": 1, "size": 2.0}, "T1", "I"),
-    ({"count": 1, "size": 2.01}, "T2", "II"),
-    ({"count": 3, "size": 2.0}, "T2", "II"),
-    ({"count": 1, "size": 1.5, "vp": 1}, "T2", "II"),
-    ({"count": 3, "size": 5.0}, "T3", "III"),
-    ({"count": 1, "size": 5.0, "bile": True}, "T3", "III"),
-    ({"count": 3, "size": 10.0, "vp": 2}, "T4", "IVA"),
-    ({"count": 3, "size": 10.0, "nodes": True}, "T3", "IVA"),
-    ({"count": 3, "size": 10.0, "mets": True}, "T3", "IVB"),
-])
+@pytest.mark.parametrize(
+    ("args", "t", "stage"),
+    [
+        ({"count": 1, "size": 2.0}, "T1", "I"),
+        ({"count": 1, "size": 2.01}, "T2", "II"),
+        ({"count": 3, "size": 2.0}, "T2", "II"),
+        ({"count": 1, "size": 1.5, "vp": 1}, "T2", "II"),
+        ({"count": 3, "size": 5.0}, "T3", "III"),
+        ({"count": 1, "size": 5.0, "bile": True}, "T3", "III"),
+        ({"count": 3, "size": 10.0, "vp": 2}, "T4", "IVA"),
+        ({"count": 3, "size": 10.0, "nodes": True}, "T3", "IVA"),
+        ({"count": 3, "size": 10.0, "mets": True}, "T3", "IVB"),
+    ],
+)
 def test_muicc(args, t, stage):
     """mUICC T counts solitary, ≤ 2 cm and no invasion; stages I–IVB."""
     result = stage_muicc(tumour(**args))

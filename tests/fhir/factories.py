@@ -8,16 +8,25 @@ from cds.fhir import codes
 
 PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "1960-05-01"}
 HCC_CONDITION = {
-    "resourceType": "Condition", "id": "hcc", "subject": {"reference": "Patient/p1"},
+    "resourceType": "Condition",
+    "id": "hcc",
+    "subject": {"reference": "Patient/p1"},
     "code": {"coding": [{"system": codes.SNOMED, "code": "25370001"}]},
 }
 
 
-def observation(oid: str, system: str, code: str, when: str = "2026-11-12", status: str = "final",
-                **value: Any) -> dict[str, Any]:
-    return {"resourceType": "Observation", "id": oid, "status": status,
-            "code": {"coding": [{"system": system, "code": code}]},
-            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": when, **value}
+def observation(
+    oid: str, system: str, code: str, when: str = "2026-11-12", status: str = "final", **value: Any
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": status,
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": when,
+        **value,
+    }
 
 
 def quantity(value: float, unit: str | None, system: str | None = codes.UCUM) -> dict[str, Any]:
@@ -34,6 +43,11 @@ def lab(oid: str, loinc: str, value: float, unit: str | None, **kw: Any) -> dict
 
 
 def bundle(*resources: dict[str, Any], kind: str = "collection") -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": kind,
-            "entry": [{"fullUrl": f"http://ehr.example/fhir/{r['resourceType']}/{r['id']}",
-                       "resource": r} for r in (PATIENT, *resources)]}
+    return {
+        "resourceType": "Bundle",
+        "type": kind,
+        "entry": [
+            {"fullUrl": f"http://ehr.example/fhir/{r['resourceType']}/{r['id']}", "resource": r}
+            for r in (PATIENT, *resources)
+        ],
+    }

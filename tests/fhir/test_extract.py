@@ -19,10 +19,18 @@ def inputs(*resources):
     return extract(load_record(bundle(*resources)), AS_OF)
 
 
-@pytest.mark.parametrize(("ignored_status", "counted"), [
-    ("preliminary", False), ("entered-in-error", False), ("cancelled", False),
-    ("registered", False), ("final", True), ("amended", True), ("corrected", True),
-])
+@pytest.mark.parametrize(
+    ("ignored_status", "counted"),
+    [
+        ("preliminary", False),
+        ("entered-in-error", False),
+        ("cancelled", False),
+        ("registered", False),
+        ("final", True),
+        ("amended", True),
+        ("corrected", True),
+    ],
+)
 def test_only_final_results_count(ignored_status, counted):
     """A newer preliminary, entered-in-error or cancelled result is ignored."""
     older = lab("old", "1975-2", 1.0, "mg/dL", when="2026-11-10")
@@ -33,12 +41,17 @@ def test_only_final_results_count(ignored_status, counted):
 
 def test_latest_result_wins_and_future_results_are_ignored():
     """The most recent result on or before the assessment date is used."""
-    results = [lab("a", "1975-2", 1.0, "mg/dL", when="2026-11-01"),
-               lab("b", "14631-6", 51.3, "umol/L", when="2026-11-10"),
-               lab("c", "1975-2", 9.0, "mg/dL", when="2026-11-20")]
+    results = [
+        lab("a", "1975-2", 1.0, "mg/dL", when="2026-11-01"),
+        lab("b", "14631-6", 51.3, "umol/L", when="2026-11-10"),
+        lab("c", "1975-2", 9.0, "mg/dL", when="2026-11-20"),
+    ]
     bili = inputs(*results).labs.bilirubin
-    assert (bili.value, bili.source.resource, bili.source.original) == (3.0, "Observation/b",
-                                                                        "51.3 umol/L")
+    assert (bili.value, bili.source.resource, bili.source.original) == (
+        3.0,
+        "Observation/b",
+        "51.3 umol/L",
+    )
 
 
 def test_display_text_is_never_read():
@@ -83,8 +96,9 @@ def test_invalid_resource_is_reported_naming_the_field():
 def test_reference_range_high_is_the_uln():
     """The result's own referenceRange.high, converted, is its ULN."""
     obs = lab("cr", "14682-9", 100.0, "umol/L")
-    obs["referenceRange"] = [{"high": {"value": 106, "unit": "umol/L",
-                                       "system": codes.UCUM, "code": "umol/L"}}]
+    obs["referenceRange"] = [
+        {"high": {"value": 106, "unit": "umol/L", "system": codes.UCUM, "code": "umol/L"}}
+    ]
     creatinine = inputs(obs).labs.creatinine
     assert creatinine.uln == pytest.approx(106 / 88.4)
     assert not creatinine.uln_assumed
@@ -98,37 +112,65 @@ def test_comparator_values_are_not_used_as_numbers():
 
 
 def condition(cid, system, code, severity=None, clinical="active", verification=None):
-    cond = {"resourceType": "Condition", "id": cid, "subject": {"reference": "Patient/p1"},
-            "code": {"coding": [{"system": system, "code": code}]},
-            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
-                                           "condition-clinical", "code": clinical}]}}
+    cond = {
+        "resourceType": "Condition",
+        "id": cid,
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": system, "code": code}]},
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": clinical,
+                }
+            ]
+        },
+    }
     if severity:
         cond["severity"] = {"coding": [{"system": codes.SNOMED, "code": severity}]}
     if verification:
-        cond["verificationStatus"] = {"coding": [{"system": "http://terminology.hl7.org/"
-                                                  "CodeSystem/condition-ver-status",
-                                                  "code": verification}]}
+        cond["verificationStatus"] = {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": verification,
+                }
+            ]
+        }
     return cond
 
 
-@pytest.mark.parametrize(("severity", "expected"), [
-    (None, Severity.SEVERITY_NOT_RECORDED), ("255604002", Severity.MILD),
-    ("6736007", Severity.MODERATE_OR_SEVERE), ("24484000", Severity.MODERATE_OR_SEVERE),
-])
+@pytest.mark.parametrize(
+    ("severity", "expected"),
+    [
+        (None, Severity.SEVERITY_NOT_RECORDED),
+        ("255604002", Severity.MILD),
+        ("6736007", Severity.MODERATE_OR_SEVERE),
+        ("24484000", Severity.MODERATE_OR_SEVERE),
+    ],
+)
 def test_ascites_severity(severity, expected):
     """Ascites severity comes from Condition.severity (SNOMED)."""
     result = inputs(condition("asc", codes.SNOMED, "389026000", severity))
     assert result.ascites.severity is expected
 
 
-@pytest.mark.parametrize(("clinical", "verification", "counted"), [
-    ("active", None, True), ("recurrence", None, True), ("resolved", None, False),
-    ("inactive", None, False), ("active", "refuted", False), ("active", "entered-in-error", False),
-])
+@pytest.mark.parametrize(
+    ("clinical", "verification", "counted"),
+    [
+        ("active", None, True),
+        ("recurrence", None, True),
+        ("resolved", None, False),
+        ("inactive", None, False),
+        ("active", "refuted", False),
+        ("active", "entered-in-error", False),
+    ],
+)
 def test_condition_status(clinical, verification, counted):
     """Resolved, inactive, refuted and entered-in-error Conditions do not count."""
-    result = inputs(condition("h", codes.SNOMED, "25370001", clinical=clinical,
-                              verification=verification))
+    result = inputs(
+        condition("h", codes.SNOMED, "25370001", clinical=clinical, verification=verification)
+    )
     assert (result.hcc is not None) is counted
 
 
@@ -141,10 +183,18 @@ def test_icd10_codes_match_by_prefix():
 
 def test_tumour_findings_from_project_codes():
     """Project CodeSystem findings become typed tumour facts."""
-    vp = observation("vp", codes.HCC_CDS, "portal-vein-invasion",
-                     valueCodeableConcept={"coding": [{"system": codes.HCC_CDS, "code": "vp3"}]})
-    size = observation("s", codes.LOINC, "33728-7", valueQuantity={
-        "value": 45, "unit": "mm", "system": codes.UCUM, "code": "mm"})
+    vp = observation(
+        "vp",
+        codes.HCC_CDS,
+        "portal-vein-invasion",
+        valueCodeableConcept={"coding": [{"system": codes.HCC_CDS, "code": "vp3"}]},
+    )
+    size = observation(
+        "s",
+        codes.LOINC,
+        "33728-7",
+        valueQuantity={"value": 45, "unit": "mm", "system": codes.UCUM, "code": "mm"},
+    )
     count = observation("n", codes.HCC_CDS, "nodule-count", valueInteger=2)
     tumour = inputs(HCC_CONDITION, vp, size, count).tumour
     assert tumour.portal_invasion.value is PortalInvasion.VP3
@@ -152,11 +202,14 @@ def test_tumour_findings_from_project_codes():
     assert tumour.nodule_count.value == 2
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ({"valueInteger": 1}, 1),
-    ({"valueCodeableConcept": {"coding": [{"system": codes.LOINC, "code": "LA9624-3"}]}}, 2),
-    ({"valueCodeableConcept": {"coding": [{"system": codes.LOINC, "code": "LA4489-6"}]}}, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"valueInteger": 1}, 1),
+        ({"valueCodeableConcept": {"coding": [{"system": codes.LOINC, "code": "LA9624-3"}]}}, 2),
+        ({"valueCodeableConcept": {"coding": [{"system": codes.LOINC, "code": "LA4489-6"}]}}, None),
+    ],
+)
 def test_ecog_integer_or_answer_code(value, expected):
     """ECOG from valueInteger or the LL529-9 answer codes; 'unknown' stays unknown."""
     ecog = inputs(observation("e", codes.LOINC, "89247-1", **value)).ecog
@@ -165,10 +218,18 @@ def test_ecog_integer_or_answer_code(value, expected):
 
 def test_ajcc_n_and_m_categories():
     """mCODE AJCC N/M Observations with cancerstaging.org values give N and M."""
-    n = observation("n", codes.LOINC, "21906-3",
-                    valueCodeableConcept={"coding": [{"system": codes.AJCC, "code": "cN1"}]})
-    m = observation("m", codes.LOINC, "21907-1",
-                    valueCodeableConcept={"coding": [{"system": codes.AJCC, "code": "cM0"}]})
+    n = observation(
+        "n",
+        codes.LOINC,
+        "21906-3",
+        valueCodeableConcept={"coding": [{"system": codes.AJCC, "code": "cN1"}]},
+    )
+    m = observation(
+        "m",
+        codes.LOINC,
+        "21907-1",
+        valueCodeableConcept={"coding": [{"system": codes.AJCC, "code": "cM0"}]},
+    )
     tumour = inputs(n, m).tumour
     assert (tumour.regional_nodes.value, tumour.distant_metastasis.value) == (True, False)
 

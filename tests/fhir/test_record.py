@@ -19,11 +19,20 @@ def test_bundle_types(kind):
 
 def test_urn_uuid_references_resolve():
     """Transaction entries named by urn:uuid are matched to their patient."""
-    data = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"fullUrl": "urn:uuid:aaa", "resource": {"resourceType": "Patient", "birthDate": "1950-01-01"}},
-        {"fullUrl": "urn:uuid:bbb", "resource": {**HCC_CONDITION, "id": None,
-                                                 "subject": {"reference": "urn:uuid:aaa"}}},
-    ]}
+    data = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:aaa",
+                "resource": {"resourceType": "Patient", "birthDate": "1950-01-01"},
+            },
+            {
+                "fullUrl": "urn:uuid:bbb",
+                "resource": {**HCC_CONDITION, "id": None, "subject": {"reference": "urn:uuid:aaa"}},
+            },
+        ],
+    }
     data["entry"][1]["resource"].pop("id")
     record = load_record(data)
     assert record.patient_ref == "Patient/aaa"
@@ -40,10 +49,15 @@ def test_hook_request_prefetch_with_null_and_operation_outcome():
     """A hook request's prefetch: resources and searchsets are read, null is no data, an
     OperationOutcome is noted."""
     request = {
-        "hook": "patient-view", "hookInstance": "1", "context": {"patientId": "p1", "userId": "x"},
-        "prefetch": {"patient": PATIENT, "conditions": bundle(HCC_CONDITION, kind="searchset"),
-                     "observations": None,
-                     "procedures": {"resourceType": "OperationOutcome", "issue": []}},
+        "hook": "patient-view",
+        "hookInstance": "1",
+        "context": {"patientId": "p1", "userId": "x"},
+        "prefetch": {
+            "patient": PATIENT,
+            "conditions": bundle(HCC_CONDITION, kind="searchset"),
+            "observations": None,
+            "procedures": {"resourceType": "OperationOutcome", "issue": []},
+        },
     }
     record = load_record(request)
     assert record.patient["id"] == "p1"
@@ -51,16 +65,29 @@ def test_hook_request_prefetch_with_null_and_operation_outcome():
     assert any("OperationOutcome" in n for n in record.notes)
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ([], "not a JSON object"),
-    ({"foo": 1}, "neither a FHIR Bundle"),
-    (bundle(lab("x", "1975-2", 1.0, "mg/dL"))["entry"][1]["resource"], "no Patient"),
-    ({"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": {"resourceType": "Patient", "id": "a"}},
-        {"resource": {"resourceType": "Patient", "id": "b"}}]}, "more than one Patient"),
-    ({"hook": "patient-view", "context": {"patientId": "zz"}, "prefetch": {"p": PATIENT}},
-     "no Patient with id 'zz'"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "not a JSON object"),
+        ({"foo": 1}, "neither a FHIR Bundle"),
+        (bundle(lab("x", "1975-2", 1.0, "mg/dL"))["entry"][1]["resource"], "no Patient"),
+        (
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [
+                    {"resource": {"resourceType": "Patient", "id": "a"}},
+                    {"resource": {"resourceType": "Patient", "id": "b"}},
+                ],
+            },
+            "more than one Patient",
+        ),
+        (
+            {"hook": "patient-view", "context": {"patientId": "zz"}, "prefetch": {"p": PATIENT}},
+            "no Patient with id 'zz'",
+        ),
+    ],
+)
 def test_unreadable_input_raises_input_error(data, message):
     """Inputs that are not a Bundle or hook request, or name no single Patient, are refused."""
     with pytest.raises(InputError, match=message):

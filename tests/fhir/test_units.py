@@ -20,24 +20,27 @@ def test_albumin_si_cut_offs(g_l, points):
     assert albumin_points(to_canonical(g_l, "g/L", "albumin")) == points
 
 
-@pytest.mark.parametrize(("value", "unit", "analyte", "expected"), [
-    (1.0, "mg/dL", "bilirubin", 1.0),
-    (17.1, "umol/L", "bilirubin", 1.0),
-    (0.0171, "mmol/L", "bilirubin", 1.0),
-    (10.0, "mg/L", "bilirubin", 1.0),
-    (35.0, "g/L", "albumin", 3.5),
-    (88.4, "umol/L", "creatinine", 1.0),
-    (132.6, "umol/L", "creatinine", 1.5),
-    (60.0, "10*3/uL", "platelets", 60.0),
-    (60.0, "10*9/L", "platelets", 60.0),
-    (60000.0, "/mm3", "platelets", 60.0),
-    (1000.0, "/mm3", "anc", 1.0),
-    (1001.0, "/uL", "anc", 1.001),
-    (90.0, "g/L", "haemoglobin", 9.0),
-    (1.3, "{INR}", "inr", 1.3),
-    (1.3, "1", "inr", 1.3),
-    (45.0, "mm", "size", 4.5),
-])
+@pytest.mark.parametrize(
+    ("value", "unit", "analyte", "expected"),
+    [
+        (1.0, "mg/dL", "bilirubin", 1.0),
+        (17.1, "umol/L", "bilirubin", 1.0),
+        (0.0171, "mmol/L", "bilirubin", 1.0),
+        (10.0, "mg/L", "bilirubin", 1.0),
+        (35.0, "g/L", "albumin", 3.5),
+        (88.4, "umol/L", "creatinine", 1.0),
+        (132.6, "umol/L", "creatinine", 1.5),
+        (60.0, "10*3/uL", "platelets", 60.0),
+        (60.0, "10*9/L", "platelets", 60.0),
+        (60000.0, "/mm3", "platelets", 60.0),
+        (1000.0, "/mm3", "anc", 1.0),
+        (1001.0, "/uL", "anc", 1.001),
+        (90.0, "g/L", "haemoglobin", 9.0),
+        (1.3, "{INR}", "inr", 1.3),
+        (1.3, "1", "inr", 1.3),
+        (45.0, "mm", "size", 4.5),
+    ],
+)
 def test_conversions(value, unit, analyte, expected):
     """Values convert by UCUM to the canonical unit without float noise."""
     assert to_canonical(value, unit, analyte) == expected
@@ -48,26 +51,32 @@ def test_unitless_inr_is_accepted():
     assert to_canonical(1.2, None, "inr") == 1.2
 
 
-@pytest.mark.parametrize(("unit", "analyte", "message"), [
-    (None, "bilirubin", "no unit"),
-    ("mg per dL", "bilirubin", "not a valid UCUM unit"),
-    ("mg%", "bilirubin", "cannot be converted"),  # valid UCUM (mg·%), wrong dimension
-    ("mg/dL", "platelets", "cannot be converted"),
-    ("U/L", "albumin", "cannot be converted"),
-])
+@pytest.mark.parametrize(
+    ("unit", "analyte", "message"),
+    [
+        (None, "bilirubin", "no unit"),
+        ("mg per dL", "bilirubin", "not a valid UCUM unit"),
+        ("mg%", "bilirubin", "cannot be converted"),  # valid UCUM (mg·%), wrong dimension
+        ("mg/dL", "platelets", "cannot be converted"),
+        ("U/L", "albumin", "cannot be converted"),
+    ],
+)
 def test_unknown_or_wrong_units_are_refused(unit, analyte, message):
     """A missing, invalid or wrong-dimension unit is refused, never assumed."""
     with pytest.raises(UnitError, match=message):
         to_canonical(1.0, unit, analyte)
 
 
-@pytest.mark.parametrize(("code", "system", "text", "expected"), [
-    ("umol/L", "http://unitsofmeasure.org", "µmol/L", "umol/L"),
-    (None, None, "µmol/L", "umol/L"),
-    (None, None, "x10^9/L", "10*9/L"),
-    ("MG/DL", "http://local.example/units", "mg/dL", "mg/dL"),
-    (None, None, "milligrams", None),
-])
+@pytest.mark.parametrize(
+    ("code", "system", "text", "expected"),
+    [
+        ("umol/L", "http://unitsofmeasure.org", "µmol/L", "umol/L"),
+        (None, None, "µmol/L", "umol/L"),
+        (None, None, "x10^9/L", "10*9/L"),
+        ("MG/DL", "http://local.example/units", "mg/dL", "mg/dL"),
+        (None, None, "milligrams", None),
+    ],
+)
 def test_unit_from_code_or_unambiguous_text(code, system, text, expected):
     """The UCUM code is used when its system is UCUM; otherwise only unambiguous unit text."""
     assert ucum_code(code, system, text) == expected

@@ -51,8 +51,10 @@ def rsa_key() -> rsa.RSAPrivateKey:
 
 def public_jwk(key: PrivateKey, kid: str, **fields: Any) -> dict[str, Any]:
     """The public JWK of ``key`` with ``kid`` and ``use: sig`` (plus any extra fields)."""
-    algorithm = jwt.algorithms.ECAlgorithm if isinstance(key, ec.EllipticCurvePrivateKey) else (
-        jwt.algorithms.RSAAlgorithm
+    algorithm = (
+        jwt.algorithms.ECAlgorithm
+        if isinstance(key, ec.EllipticCurvePrivateKey)
+        else (jwt.algorithms.RSAAlgorithm)
     )
     jwk = algorithm.to_jwk(key.public_key(), as_dict=True)
     return {**jwk, "kid": kid, "use": "sig", **fields}
