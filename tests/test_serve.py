@@ -45,7 +45,7 @@ def server(tmp_path_factory):
         try:
             if requests.get(base + "/healthz", timeout=1).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening, or workers still starting
             time.sleep(0.1)
     else:
         process.kill()

@@ -149,3 +149,15 @@ EXCLUSION_CONDITIONS: dict[str, frozenset[Code]] = {
 
 # ICD-10 codes are matched on the code or any of its prefixes (C78 matches C78.0).
 PREFIX_MATCHED_SYSTEMS = (ICD10, ICD10CM)
+
+
+# Every Observation code the service reads: the index of Observations keeps only these.
+READ_OBSERVATION_CODES: frozenset[Code] = (
+    frozenset().union(*LAB_CODES.values())
+    | ECOG
+    | TUMOUR_SIZE
+    | AJCC_T
+    | AJCC_N
+    | AJCC_M
+    | frozenset(PROJECT_OBSERVATIONS)
+)

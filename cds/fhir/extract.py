@@ -81,13 +81,13 @@ def parse_date(value: Any) -> date | None:
 
 
 def observation_date(obs: Resource) -> date | None:
-    period = obs.get("effectivePeriod") if isinstance(obs.get("effectivePeriod"), dict) else {}
-    for value in (
-        obs.get("effectiveDateTime"),
-        period.get("start"),
-        obs.get("effectiveInstant"),
-        obs.get("issued"),
-    ):
+    """effectiveDateTime, else effectivePeriod.start, else effectiveInstant, else issued."""
+    when = parse_date(obs.get("effectiveDateTime"))  # the common case first: it is per result
+    if when is not None:
+        return when
+    period = obs.get("effectivePeriod")
+    start = period.get("start") if isinstance(period, dict) else None
+    for value in (start, obs.get("effectiveInstant"), obs.get("issued")):
         when = parse_date(value)
         if when is not None:
             return when
@@ -118,10 +118,13 @@ class ObservationIndex:
         for obs in observations:
             if obs.get("status") not in COUNTING_OBSERVATION_STATUS:
                 continue
+            read = {p for p in codings(obs.get("code")) if p in codes.READ_OBSERVATION_CODES}
+            if not read:
+                continue  # an Observation the service never reads (sodium, vitals…)
             when = observation_date(obs)
             if when is None or when > as_of:
                 continue
-            for pair in set(codings(obs.get("code"))):
+            for pair in read:
                 self.by_code[pair].append((when, obs))
         for entries in self.by_code.values():
             entries.sort(key=lambda e: e[0], reverse=True)

@@ -54,10 +54,9 @@ def iter_bundle(bundle: Resource, aliases: dict[str, str]) -> Iterator[Resource]
             yield from iter_bundle(resource, aliases)
             continue
         full_url = entry.get("fullUrl")
+        # Only urn:uuid names need an alias: absolute URLs end in Type/id already.
         if isinstance(full_url, str) and full_url.startswith("urn:uuid:"):
             resource.setdefault("id", full_url.removeprefix("urn:uuid:"))
-            aliases[full_url] = f"{resource.get('resourceType')}/{resource['id']}"
-        elif isinstance(full_url, str) and resource.get("id"):
             aliases[full_url] = f"{resource.get('resourceType')}/{resource['id']}"
         yield resource
 
@@ -84,6 +83,8 @@ def normalise_ref(raw: str, aliases: dict[str, str]) -> str:
     """``urn:uuid:…`` → its alias; an absolute or versioned URL → ``Type/id``."""
     if raw in aliases:
         return aliases[raw]
+    if raw.count("/") == 1:  # already "Type/id", by far the most common form
+        return raw
     parts = raw.split("/_history")[0].rstrip("/").split("/")
     return "/".join(parts[-2:]) if len(parts) >= 2 else raw
 

@@ -11,8 +11,10 @@ raises :class:`UnitError`, and the value is then *unknown* — never read in a d
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
+from typing import Any
 
 SIGNIFICANT_DIGITS = 10  # drop float noise: 34.2 umol/L must give exactly 2.0 mg/dL
 
@@ -76,12 +78,28 @@ UNIT_TEXT = {
 ANNOTATION = re.compile(r"\{[^}]*\}")
 
 
-@cache
-def _registry():  # type: ignore[no-untyped-def]
-    # Imported lazily: building the UCUM registry costs ~0.4 s, paid once per process.
-    from ucumvert import PintUcumRegistry
+_REGISTRY_LOCK = threading.Lock()
+_REGISTRY: list[Any] = []
 
-    return PintUcumRegistry()
+
+def _registry() -> Any:
+    """The ucumvert/pint registry, built once per process (~0.4 s, see :func:`warm_up`).
+
+    Built under a lock: two threads building ucumvert registries at once corrupt pint's shared
+    definitions (seen under load as ``KeyError: 'bit'``).
+    """
+    if not _REGISTRY:
+        with _REGISTRY_LOCK:
+            if not _REGISTRY:
+                from ucumvert import PintUcumRegistry
+
+                _REGISTRY.append(PintUcumRegistry())
+    return _REGISTRY[0]
+
+
+def warm_up() -> None:
+    """Build the UCUM registry now (at start-up) instead of in the first request."""
+    factor("mg/dL", "bilirubin")
 
 
 def _strip_annotations(ucum: str) -> str:

@@ -7,9 +7,12 @@ that were selected are validated: a whole prefetch Bundle costs 25–40× its JS
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from functools import cache
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from cds.fhir.record import Resource
@@ -48,10 +51,43 @@ def check(resource: Resource) -> None:
         raise InvalidResource(describe_error(resource, exc)) from exc
 
 
+VALID_CACHE_SIZE = 50_000  # verdicts kept: a digest and a short text each
+
+
 def problem(resource: Resource) -> str | None:
-    """The validation problem of a resource, or ``None`` when it is valid."""
+    """The validation problem of a resource, or ``None`` when it is valid.
+
+    An EHR sends the same resources again on every chart opening and order hook, and the same
+    content always gets the same verdict, so verdicts are cached by a digest of the resource's
+    canonical JSON: the cache holds digests, not resources (BENCHMARKS.md shows the cold and
+    the warm cost).
+    """
+    serialised = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+    digest = hashlib.blake2b(serialised, digest_size=16).digest()
+    with _LOCK:
+        if digest in _VERDICTS:
+            return _VERDICTS[digest]
+    verdict = _uncached(resource)
+    with _LOCK:
+        _VERDICTS[digest] = verdict
+        if len(_VERDICTS) > VALID_CACHE_SIZE:
+            del _VERDICTS[next(iter(_VERDICTS))]  # forget the oldest
+    return verdict
+
+
+def _uncached(resource: Resource) -> str | None:
     try:
         check(resource)
     except InvalidResource as exc:
         return str(exc)
     return None
+
+
+_LOCK = threading.Lock()
+_VERDICTS: dict[bytes, str | None] = {}
+
+
+def clear_cache() -> None:
+    """Forget every cached verdict (the benchmark measures the cold cost with it)."""
+    with _LOCK:
+        _VERDICTS.clear()

@@ -7,10 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import orjson
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from cds.errors import CdsError
+from cds.fhir.units import warm_up
 from cds.service.config import DEFAULTS, Settings
 
 log = logging.getLogger("cds.service")
@@ -77,9 +80,24 @@ def register_cors(app: Flask, origins: str) -> None:
         return response
 
 
+class OrjsonProvider(DefaultJSONProvider):
+    """orjson parses a request body 2–3× faster than the standard library (BENCHMARKS.md).
+
+    It is strict JSON: NaN, Infinity and integers beyond 64 bits are refused, which a FHIR
+    payload never needs.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``CDS_*`` environment variables, or ``test_config``."""
     app = Flask("cds")
+    app.json = OrjsonProvider(app)
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env("CDS")
@@ -97,6 +115,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         settings, ThreadPoolExecutor(settings.fetch_workers, thread_name_prefix="fhir-fetch")
     )
     app.extensions["hcc_cds"] = services
+    warm_up()
     app.register_blueprint(build_blueprint(services))
     register_errors(app)
     register_cors(app, settings.cors_origins)

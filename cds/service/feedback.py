@@ -262,6 +262,10 @@ class FeedbackStore:
     def __init__(self, path: str, *, now: Callable[[], datetime] | None = None) -> None:
         self._now = now or (lambda: datetime.now(UTC))
         self._connections = ThreadConnections(path, _open_feedback_db)
+        # Issued-card bookkeeping is written on every hook call; it only labels feedback by card
+        # kind, so it commits without an fsync (WAL, synchronous=NORMAL: safe against a crash of
+        # the process, may lose the last commits on power loss). Feedback itself syncs each commit.
+        self._bookkeeping = ThreadConnections(path, _open_bookkeeping_db)
 
     def record_cards(self, service: str, cards: list[tuple[str, str]]) -> None:
         """Remember the cards a service returned, as ``(uuid, kind)`` pairs, in one transaction.
@@ -270,7 +274,7 @@ class FeedbackStore:
         """
         issued_at = self._now().isoformat()
         rows = [(uuid, service, kind, issued_at) for uuid, kind in cards]
-        with self._transaction() as connection:
+        with self._transaction(connections=self._bookkeeping) as connection:
             connection.executemany(
                 "INSERT OR IGNORE INTO issued_cards (uuid, service, kind, issued_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -301,10 +305,13 @@ class FeedbackStore:
     def close(self) -> None:
         """Close every connection this store opened; later calls open new ones."""
         self._connections.close()
+        self._bookkeeping.close()
 
     @contextmanager
-    def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        with self._connections.connection() as connection:
+    def _transaction(
+        self, begin: str = "BEGIN IMMEDIATE", connections: ThreadConnections | None = None
+    ) -> Iterator[sqlite3.Connection]:
+        with (connections or self._connections).connection() as connection:
             # Writers use IMMEDIATE to take the write lock up front: a deferred transaction that
             # later tries to write can fail with SQLITE_BUSY without waiting for the timeout.
             connection.execute(begin)
@@ -314,6 +321,12 @@ class FeedbackStore:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+
+
+def _open_bookkeeping_db(path: str) -> sqlite3.Connection:
+    connection = _open_feedback_db(path)
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
 
 
 def _open_feedback_db(path: str) -> sqlite3.Connection:

@@ -1,4 +1,4 @@
-"""At the default log level, no patient name, identifier, birth date or lab value reaches the log."""
+"""At the default log level no patient name, identifier, birth date or lab value reaches the log."""
 
 from __future__ import annotations
 

@@ -239,3 +239,17 @@ def test_partial_birth_date_gives_no_age():
     data = bundle()
     data["entry"][0]["resource"] = {"resourceType": "Patient", "id": "p1", "birthDate": "1960"}
     assert extract(load_record(data), AS_OF).birth_date is None
+
+
+def test_validation_verdicts_are_cached_by_content():
+    """The same content gets the cached verdict; changed content is validated again."""
+    from cds.fhir import validate
+
+    validate.clear_cache()
+    good = lab("v", "1975-2", 1.0, "mg/dL")
+    assert validate.problem(good) is None
+    bad = {**good, "valueQuantity": {"value": "x"}}
+    assert "valueQuantity" in validate.problem(bad)
+    assert validate.problem(bad) == validate.problem(dict(bad))
+    assert validate.problem(good) is None
+    assert len(validate._VERDICTS) == 2

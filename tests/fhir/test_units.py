@@ -80,3 +80,24 @@ def test_unknown_or_wrong_units_are_refused(unit, analyte, message):
 def test_unit_from_code_or_unambiguous_text(code, system, text, expected):
     """The UCUM code is used when its system is UCUM; otherwise only unambiguous unit text."""
     assert ucum_code(code, system, text) == expected
+
+
+def test_first_conversions_from_many_threads_agree():
+    """The UCUM registry is built once even when many threads convert at the same moment."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cds.fhir import units
+
+    units._REGISTRY.clear()
+    units.factor.cache_clear()
+    start = threading.Barrier(8)
+
+    def convert(_: int) -> float:
+        start.wait()
+        return to_canonical(34.2, "umol/L", "bilirubin")
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(convert, range(8)))
+    assert results == [2.0] * 8
+    assert len(units._REGISTRY) == 1
