@@ -1,0 +1,97 @@
+"""The service against a real FHIR R4 server (Medplum, in memory): no prefetch, only fhirServer.
+
+Every project fixture is loaded into one server; each patient-view call must give the card its
+hand-worked recommendation calls for, with every query answered by the real server.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cds import create_app
+from tests.api.conftest import CheckingClient, app_config
+from tests.api.requests_from_fixtures import FIXTURES, hook_request, resources_of
+from tests.api.test_patient_view import KIND_FOR_OPTION, expected_option, kind
+from tests.integration.fhir_server import require_fhir_server, start_fhir_server
+
+CASES = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))
+
+
+@pytest.fixture(scope="module")
+def fhir_server():
+    require_fhir_server()
+    server = start_fhir_server()
+    try:
+        for name in CASES:
+            document = json.loads((FIXTURES / f"{name}.json").read_text())
+            server.load(resources_of(document))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, fhir_server):
+    config = app_config(
+        tmp_path_factory.mktemp("db"), DEADLINE_SECONDS=10.0, FHIR_TIMEOUT_SECONDS=8.0
+    )
+    return CheckingClient(create_app(config).test_client())
+
+
+def no_prefetch(name, server, **extra):
+    request = hook_request(name, fhirServer=server.base_url, **extra)
+    del request["prefetch"]
+    return request
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_patient_view_fetches_everything_from_the_server(client, fhir_server, name):
+    """No prefetch: the service queries the real server and gives the expected card."""
+    response = client.post("/cds-services/hcc-assessment", json=no_prefetch(name, fhir_server))
+    assert response.status_code == 200
+    cards = response.json["cards"]
+    option = expected_option(name)
+    if option == "not_applicable":
+        assert cards == []
+        return
+    assert kind(cards[0]) in KIND_FOR_OPTION[option]
+    assert "could not obtain" not in cards[0]["detail"]
+
+
+def test_order_sign_against_the_server(client, fhir_server):
+    """order-sign with a sorafenib draft order for a Child-Pugh C patient: a critical card."""
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "draft-1",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/x"},
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "597747"}]
+        },
+    }
+    request = no_prefetch(
+        "child_pugh_c",
+        fhir_server,
+        hook="order-sign",
+        context={
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": order}],
+            }
+        },
+    )
+    response = client.post("/cds-services/hcc-order-check", json=request)
+    assert response.json["cards"][0]["indicator"] == "critical"
+
+
+def test_unknown_patient_on_the_server_is_412(client, fhir_server):
+    """A patient id the server does not know: the Patient read is 404, the answer 412."""
+    request = no_prefetch("child_pugh_a5", fhir_server)
+    request["context"]["patientId"] = "no-such-patient"
+    response = client.post("/cds-services/hcc-assessment", json=request)
+    assert response.status_code == 412
+    assert "not-found" in response.json["issue"][0]["diagnostics"]
