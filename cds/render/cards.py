@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import date
 from typing import Any
 
+from cds.clinical.nct00919009 import LAB_WINDOW_DAYS
 from cds.render.orders import LAB_NAMES, plan_actions
 from cds.render.templates import card_texts, render_file, render_string
 
@@ -69,13 +71,17 @@ def source(evidence_id: str, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def labs_to_repeat(a: dict[str, Any]) -> list[str]:
-    """Labs that are missing or stale and that the service knows how to order."""
-    missing_text = " ".join(a["missing"]).lower()
-    return [
-        name
-        for name in LAB_NAMES
-        if name in missing_text or (name == "inr" and "inr" in missing_text)
-    ]
+    """Labs with no usable result, or older than the trial's 7-day window, that can be ordered."""
+    as_of = date.fromisoformat(a["as_of"])
+    repeat = []
+    for lab in a["inputs"]["labs"]:
+        if lab["name"] not in LAB_NAMES:
+            continue
+        when = lab["source"]["date"] if lab["source"] else None
+        too_old = when is None or (as_of - date.fromisoformat(when)).days > LAB_WINDOW_DAYS
+        if lab["value"] is None or too_old:
+            repeat.append(lab["name"])
+    return repeat
 
 
 def suggestions(spec: dict[str, Any], a: dict[str, Any], patient_id: str) -> list[dict[str, Any]]:

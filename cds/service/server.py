@@ -43,6 +43,9 @@ def serve(bind: str | None, workers: int | None) -> int:
         "graceful_timeout": 10,
         "accesslog": None,  # request lines carry hookInstance-free URLs only, but stay quiet
         "errorlog": "-",
+        # gunicorn 27's control socket (reload, scale, shutdown) sits at one shared path per
+        # user; the service is run by its orchestrator, so it stays off.
+        "control_socket_disable": True,
     }
     CdsServer(options).run()
     return 0

@@ -119,3 +119,14 @@ def test_fhir_strings_cannot_inject_markup(client):
     detail = client.post("/cds-services/hcc-assessment", json=request).json["cards"][0]["detail"]
     assert "<script>" not in detail
     assert "x&lt;script&gt;\\|y" in detail
+
+
+def test_lab_orders_are_only_for_missing_or_old_labs(client):
+    """Missing albumin (range 6–8): albumin is ordered, and nothing that is present and recent."""
+    card = client.post(
+        "/cds-services/hcc-assessment", json=hook_request("missing_albumin_straddle")
+    ).json["cards"][0]
+    ordered = {
+        a["resource"]["code"]["coding"][0]["code"] for a in card["suggestions"][0]["actions"]
+    }
+    assert ordered == {"1751-7"}
