@@ -97,8 +97,9 @@ def stage_bclc(t: Tumour, ecog: Fact[int] | None, cp: ChildPugh) -> Bclc:
         return Bclc("D", None, liver, (why,), ())
     if terminal is None:
         return Bclc(None, None, liver, (), tuple(missing))
+    assert ps is not None  # not terminal and not unknown: ECOG is documented (0–2)
     invasion, spread = macroscopic_invasion(t), extrahepatic_spread(t)
-    advanced = tri_or([invasion, spread, ps is not None and ps >= 1])
+    advanced = tri_or([invasion, spread, ps >= 1])
     if advanced:
         reasons = [
             r

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -42,14 +43,17 @@ RECURRENT_CLINICAL_STATUS = {"recurrence", "relapse"}
 
 
 def codings(concept: Any) -> list[Code]:
-    """(system, code) pairs of a CodeableConcept; display text is never read."""
+    """(system, code) pairs of a CodeableConcept; display text is never read. Malformed codings
+    (not objects, or a system or code that is not a string) are skipped, since they are read
+    before validation."""
     if not isinstance(concept, dict):
         return []
-    return [
-        (c.get("system"), c.get("code"))
-        for c in concept.get("coding") or []
-        if isinstance(c, dict) and isinstance(c.get("code"), str)
-    ]
+    found = []
+    for c in concept.get("coding") or []:
+        if isinstance(c, dict) and isinstance(c.get("code"), str):
+            system = c.get("system")
+            found.append((system if isinstance(system, str) else "", c["code"]))
+    return found
 
 
 def code_in(pair: Code, wanted: frozenset[Code]) -> bool:
@@ -314,8 +318,9 @@ class Extractor:
             return None
         recurrence = self.recurrence_after(performed)
         specimen = self.index
-        if recurrence is not None and recurrence.value and recurrence.source.date:
-            specimen = self.index.restricted(lambda d: d < recurrence.source.date)
+        recurred_on = recurrence.source.date if recurrence and recurrence.value else None
+        if recurred_on is not None:
+            specimen = self.index.restricted(lambda d: d < recurred_on)
         return Resection(
             Source(ref(proc), performed, "hepatectomy"),
             performed,
@@ -372,24 +377,22 @@ class Extractor:
 
     def inputs(self) -> PatientInputs:
         resection = self.resection()
-        fields = {
-            "patient": ref(self.record.patient),
-            "birth_date": self.birth_date(),
-            "hcc": self.condition(codes.HCC),
-            "labs": self.labs(),
-            "ecog": self.ecog(),
-            "ascites": self.graded(codes.ASCITES),
-            "encephalopathy": self.graded(codes.ENCEPHALOPATHY),
-            "cholestatic_disease": self.condition(codes.CHOLESTATIC),
-            "resection": resection,
-            "tumour": self.tumour(resection),
-            "exclusions": self.exclusions(),
-        }
-        return PatientInputs(
-            **fields,
-            data_problems=tuple(self.problems),
+        inputs = PatientInputs(
+            patient=ref(self.record.patient),
+            birth_date=self.birth_date(),
+            hcc=self.condition(codes.HCC),
+            labs=self.labs(),
+            ecog=self.ecog(),
+            ascites=self.graded(codes.ASCITES),
+            encephalopathy=self.graded(codes.ENCEPHALOPATHY),
+            cholestatic_disease=self.condition(codes.CHOLESTATIC),
+            resection=resection,
+            tumour=self.tumour(resection),
+            exclusions=self.exclusions(),
             diagnoses_available="Condition" not in self.record.unavailable,
         )
+        # Problems are collected while the fields above are read, so they are added last.
+        return replace(inputs, data_problems=tuple(self.problems))
 
 
 def extract(record: PatientRecord, as_of: date) -> PatientInputs:
@@ -424,7 +427,7 @@ def read_size_cm(obs: Resource) -> float | None:
     q = obs.get("valueQuantity")
     if not isinstance(q, dict):
         for comp in obs.get("component") or []:
-            if codes.TUMOUR_MAX_DIMENSION in codings(comp.get("code")):
+            if isinstance(comp, dict) and codes.TUMOUR_MAX_DIMENSION in codings(comp.get("code")):
                 q = comp.get("valueQuantity")
     if not isinstance(q, dict) or not isinstance(q.get("value"), int | float):
         return None
@@ -454,7 +457,8 @@ def read_grade(
 
 
 def read_margin(obs: Resource) -> str | None:
-    return project_value(obs, codes.MARGINS)
+    margin = project_value(obs, codes.MARGINS)
+    return margin if isinstance(margin, str) else None
 
 
 def read_pattern(obs: Resource) -> TumourPattern | None:
@@ -513,8 +517,9 @@ def severity_rank(cond: Resource) -> int:
 
 
 def procedure_date(proc: Resource) -> date | None:
-    period = proc.get("performedPeriod") if isinstance(proc.get("performedPeriod"), dict) else {}
-    return parse_date(proc.get("performedDateTime")) or parse_date(period.get("start"))
+    period = proc.get("performedPeriod")
+    start = period.get("start") if isinstance(period, dict) else None
+    return parse_date(proc.get("performedDateTime")) or parse_date(start)
 
 
 NOT_OTHER_CANCER = ("C22.0", "C77", "C78", "C79")

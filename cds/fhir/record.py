@@ -151,9 +151,12 @@ def load_record(data: Any) -> PatientRecord:
         prefetch = data.get("prefetch") or {}
         if not isinstance(prefetch, dict):
             raise InputError("the hook request's prefetch is not an object")
-        context = data.get("context") if isinstance(data.get("context"), dict) else {}
+        context = data.get("context")
+        patient_id = context.get("patientId") if isinstance(context, dict) else None
         resources = flatten(prefetch.values(), aliases, notes)
-        return record_from_resources(resources, context.get("patientId"), aliases, notes)
+        return record_from_resources(
+            resources, patient_id if isinstance(patient_id, str) else None, aliases, notes
+        )
     if not isinstance(data.get("resourceType"), str):
         raise InputError("the input is neither a FHIR Bundle or resource nor a CDS Hooks request")
     resources = flatten([data], aliases, notes)

@@ -91,7 +91,7 @@ def _registry() -> Any:
     if not _REGISTRY:
         with _REGISTRY_LOCK:
             if not _REGISTRY:
-                from ucumvert import PintUcumRegistry
+                from ucumvert import PintUcumRegistry  # type: ignore[import-untyped]
 
                 _REGISTRY.append(PintUcumRegistry())
     return _REGISTRY[0]
