@@ -9,14 +9,16 @@ call's deadline, so a slow-dripping or huge response cannot hold the request.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+import orjson
 import requests
+
+from cds.fhir.record import entries_of
 
 Resource = dict[str, Any]
 CHUNK_BYTES = 64 * 1024
@@ -112,6 +114,10 @@ class FhirClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def on_server(self, url: str) -> bool:
+        """Whether an absolute URL lies under this client's base URL (same scheme and host)."""
+        return url.startswith(self.base_url)
+
     def read(self, relative: str) -> Resource:
         """``Type/id`` read."""
         return self.get_json(urljoin(self.base_url, relative))
@@ -126,13 +132,16 @@ class FhirClient:
                 return resources
             if url in seen:
                 raise FhirFetchError("bad-paging", "a next link points back to a page already read")
+            if not self.on_server(url):
+                # The bearer token goes only to the FHIR server the EHR named, over its scheme.
+                raise FhirFetchError("bad-paging", "a next link points away from the FHIR server")
             seen.add(url)
             page = self.get_json(url)
             if page.get("resourceType") != "Bundle":
                 raise FhirFetchError("not-fhir", f"search returned {page.get('resourceType')}")
             resources.extend(
                 e["resource"]
-                for e in page.get("entry") or []
+                for e in entries_of(page)
                 if isinstance(e, dict) and isinstance(e.get("resource"), dict)
             )
             url = next_link(page)
@@ -142,17 +151,19 @@ class FhirClient:
 
 
 def next_link(bundle: Resource) -> str | None:
-    for link in bundle.get("link") or []:
-        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
-            return str(link["url"])
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            return url if isinstance(url, str) and url else None
     return None
 
 
 def parse_resource(body: bytes) -> Resource:
     """The body as a FHIR resource, refusing HTML error pages, truncated JSON and non-resources."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = orjson.loads(body)  # refuses nesting deeper than 1,024 levels
+    except (orjson.JSONDecodeError, RecursionError) as exc:
         raise FhirFetchError("not-fhir", "the response is not JSON") from exc
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise FhirFetchError("not-fhir", "the response is not a FHIR resource")

@@ -34,6 +34,9 @@ from cds.fhir.validate import problem as validation_problem
 T = TypeVar("T")
 
 COUNTING_OBSERVATION_STATUS = {"final", "amended", "corrected"}
+# No lab here can be negative; a zero bilirubin, albumin, INR, haemoglobin or creatinine is a
+# data error (a result below detection comes as a "<" bound), while a zero count can be real.
+ZERO_IS_PLAUSIBLE = {"platelets", "anc", "ast", "alt", "afp"}
 NOT_COUNTING_CONDITION_CLINICAL = {"inactive", "resolved", "remission"}
 NOT_COUNTING_CONDITION_VERIFICATION = {"entered-in-error", "refuted"}
 RECURRENT_CLINICAL_STATUS = {"recurrence", "relapse"}
@@ -49,7 +52,8 @@ def codings(concept: Any) -> list[Code]:
     if not isinstance(concept, dict):
         return []
     found = []
-    for c in concept.get("coding") or []:
+    coding = concept.get("coding")
+    for c in coding if isinstance(coding, list) else []:
         if isinstance(c, dict) and isinstance(c.get("code"), str):
             system = c.get("system")
             found.append((system if isinstance(system, str) else "", c["code"]))
@@ -120,7 +124,8 @@ class ObservationIndex:
     def __init__(self, observations: Iterable[Resource], as_of: date) -> None:
         self.by_code: dict[Code, list[tuple[date, Resource]]] = defaultdict(list)
         for obs in observations:
-            if obs.get("status") not in COUNTING_OBSERVATION_STATUS:
+            status = obs.get("status")
+            if not isinstance(status, str) or status not in COUNTING_OBSERVATION_STATUS:
                 continue
             read = {p for p in codings(obs.get("code")) if p in codes.READ_OBSERVATION_CODES}
             if not read:
@@ -218,6 +223,8 @@ class Extractor:
             value = to_canonical(float(q["value"]), unit, analyte)
         except UnitError as exc:
             return Lab(None, canonical, source, problem=str(exc))
+        if value < 0 or (value == 0 and analyte not in ZERO_IS_PLAUSIBLE):
+            return Lab(None, canonical, source, problem=f"implausible value {quantity_text(q)}")
         uln = self.reference_high(obs, analyte)
         return Lab(value, canonical, source, uln=uln, uln_assumed=uln is None)
 

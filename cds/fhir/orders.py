@@ -15,10 +15,12 @@ Resource = dict[str, Any]
 def medication_concepts(request: Resource) -> list[Any]:
     """The medication's CodeableConcept, inline or in a contained Medication."""
     concepts = [request.get("medicationCodeableConcept")]
-    ref = (request.get("medicationReference") or {}).get("reference", "")
-    for contained in request.get("contained") or []:
-        if isinstance(contained, dict) and ref == f"#{contained.get('id')}":
-            concepts.append(contained.get("code"))
+    reference = request.get("medicationReference")
+    ref = reference.get("reference") if isinstance(reference, dict) else None
+    contained = request.get("contained")
+    for resource in contained if isinstance(contained, list) else []:
+        if isinstance(resource, dict) and isinstance(ref, str) and ref == f"#{resource.get('id')}":
+            concepts.append(resource.get("code"))
     return concepts
 
 

@@ -42,22 +42,36 @@ def is_hook_request(data: dict[str, Any]) -> bool:
     return "hook" in data and "context" in data
 
 
-def iter_bundle(bundle: Resource, aliases: dict[str, str]) -> Iterator[Resource]:
+MAX_BUNDLE_NESTING = 3  # a Bundle in a Bundle in a Bundle; deeper ones are not read
+
+
+def entries_of(bundle: Resource) -> list[Any]:
+    """``Bundle.entry`` when it is a list (this is read before validation), else nothing."""
+    entries = bundle.get("entry")
+    return entries if isinstance(entries, list) else []
+
+
+def iter_bundle(bundle: Resource, aliases: dict[str, str], depth: int = 0) -> Iterator[Resource]:
     """The resources of a Bundle (nested Bundles included), recording urn:uuid aliases."""
-    for entry in bundle.get("entry") or []:
+    for entry in entries_of(bundle):
         if not isinstance(entry, dict):
             continue
         resource = entry.get("resource")
         if not isinstance(resource, dict):
             continue
         if resource.get("resourceType") == "Bundle":
-            yield from iter_bundle(resource, aliases)
+            if depth < MAX_BUNDLE_NESTING:
+                yield from iter_bundle(resource, aliases, depth + 1)
             continue
         full_url = entry.get("fullUrl")
         # Only urn:uuid names need an alias: absolute URLs end in Type/id already.
-        if isinstance(full_url, str) and full_url.startswith("urn:uuid:"):
+        if (
+            isinstance(full_url, str)
+            and full_url.startswith("urn:uuid:")
+            and isinstance(resource.get("resourceType"), str)
+        ):
             resource.setdefault("id", full_url.removeprefix("urn:uuid:"))
-            aliases[full_url] = f"{resource.get('resourceType')}/{resource['id']}"
+            aliases[full_url] = f"{resource['resourceType']}/{resource['id']}"
         yield resource
 
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 SIGNIFICANT_DIGITS = 10  # drop float noise: 34.2 umol/L must give exactly 2.0 mg/dL
+MAX_UNIT_LENGTH = 40  # lab units are far shorter, and the parser's cost grows fast with length
 
 
 class UnitError(ValueError):
@@ -75,7 +76,7 @@ UNIT_TEXT = {
     "mm": "mm",
 }
 
-ANNOTATION = re.compile(r"\{[^}]*\}")
+ANNOTATION = re.compile(r"\{[^{}]*\}")
 
 
 _REGISTRY_LOCK = threading.Lock()
@@ -154,5 +155,7 @@ def to_canonical(value: float, ucum: str | None, analyte: str) -> float:
         if CANONICAL[analyte].unit == "1":
             return value
         raise UnitError("no unit recorded")
+    if len(ucum) > MAX_UNIT_LENGTH:
+        raise UnitError(f"unit of {len(ucum)} characters is not a laboratory unit")
     converted = value * factor(ucum, analyte)
     return float(f"{converted:.{SIGNIFICANT_DIGITS}g}")

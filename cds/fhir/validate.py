@@ -62,7 +62,11 @@ def problem(resource: Resource) -> str | None:
     canonical JSON: the cache holds digests, not resources (BENCHMARKS.md shows the cold and
     the warm cost).
     """
-    serialised = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+    try:
+        serialised = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, RecursionError):
+        name = f"{resource.get('resourceType')}/{resource.get('id', '?')}"
+        return f"{name} is not valid FHIR R4: nested too deeply or a number out of range"
     digest = hashlib.blake2b(serialised, digest_size=16).digest()
     with _LOCK:
         if digest in _VERDICTS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -88,14 +89,18 @@ def build_blueprint(services: Services) -> Blueprint:
             settings.fhir_server_allowlist,
         )
         deadline = Deadline.after(settings.deadline_seconds)
+        # The whole call runs on a worker thread so that the deadline bounds all of it, not only
+        # the FHIR fetches: past it the EHR gets no cards rather than a late answer.
+        call = services.calls.submit(assess_hook, services, service_id, hook, deadline)
         try:
-            cards = assess_hook(services, service_id, hook, deadline)
-        except DeadlineExceeded as exc:
+            cards = call.result(timeout=max(deadline.remaining(), 0.0))
+        except (DeadlineExceeded, FutureTimeout) as exc:
+            call.cancel()
             log.warning(
                 "service=%s hookInstance=%s answered no cards: %s",
                 service_id,
                 hook.hook_instance,
-                exc,
+                exc or "the call outlasted the deadline",
             )
             return jsonify({"cards": []})
         services.feedback.record_cards(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +110,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from cds.service.api import build_blueprint
     from cds.service.wiring import Services
 
-    services = Services.build(
-        settings, ThreadPoolExecutor(settings.fetch_workers, thread_name_prefix="fhir-fetch")
-    )
+    services = Services.build(settings)
     app.extensions["hcc_cds"] = services
     warm_up()
     app.register_blueprint(build_blueprint(services))

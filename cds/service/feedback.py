@@ -148,9 +148,9 @@ def _timestamp(value: object, where: str) -> datetime:
         raise InvalidFeedback(f"{where}: must carry a timezone (Z or ±hh:mm)")
     try:
         parsed = datetime.fromisoformat(text.upper())  # RFC 3339 allows a lower-case t and z
-    except ValueError as exc:  # e.g. 2024-02-30 or hour 24
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # 2024-02-30, hour 24, or year 1 at +01:00
         raise InvalidFeedback(f"{where}: not a valid date-time") from exc
-    return parsed.astimezone(UTC)
 
 
 def _accepted_suggestions(value: object, outcome: Outcome, where: str) -> tuple[str, ...]:

@@ -44,8 +44,12 @@ def _fhir_server(body: dict[str, Any], allow_http: bool, allowed: tuple[str, ...
         _require("fhirAuthorization" not in body, "fhirAuthorization requires fhirServer (cds-r-1)")
         return None
     _require(isinstance(server, str) and server != "", "fhirServer: must be a URL")
-    url = urlparse(server)
-    _require(url.scheme in ("https", "http") and bool(url.hostname), "fhirServer: must be a URL")
+    try:
+        url = urlparse(server)
+        host = url.hostname
+    except ValueError:  # e.g. "https://[::1/fhir": an unbalanced IPv6 literal
+        raise InvalidHookRequest("fhirServer: must be a URL") from None
+    _require(url.scheme in ("https", "http") and bool(host), "fhirServer: must be a URL")
     _require(
         url.scheme == "https" or allow_http or url.hostname in LOOPBACK_HOSTS,
         "fhirServer: must use https",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -75,19 +75,22 @@ class Services:
     definitions: dict[str, ServiceDefinition]
     verifier: JwtVerifier | None
     feedback: FeedbackStore
-    executor: Executor
+    executor: Executor  # concurrent FHIR fetches
+    calls: Executor  # whole hook calls, so that the deadline bounds them (api.call_service)
     session_factory: Callable[[], requests.Session] = requests.Session
 
     @classmethod
-    def build(cls, settings: Settings, executor: Executor) -> Services:
+    def build(cls, settings: Settings) -> Services:
         discovery = load_discovery()
+        workers = settings.fetch_workers
         return cls(
             settings,
             discovery,
             service_definitions(discovery),
             build_verifier(settings),
             FeedbackStore(settings.database),
-            executor,
+            ThreadPoolExecutor(workers, thread_name_prefix="fhir-fetch"),
+            ThreadPoolExecutor(workers, thread_name_prefix="hook-call"),
         )
 
     def as_of(self) -> date:

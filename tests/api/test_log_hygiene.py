@@ -35,11 +35,22 @@ def test_no_patient_data_in_logs(client, caplog, name):
     """Hook calls, order checks, feedback and errors log no patient data at INFO."""
     caplog.set_level(logging.INFO)
     client.post("/cds-services/hcc-assessment", json=hook_request(name))
-    client.post("/cds-services/hcc-assessment",
-                json=hook_request(name, prefetch={}))  # 412: Patient not obtainable
-    client.post("/cds-services/hcc-assessment/feedback", json={"feedback": [
-        {"card": "x", "outcome": "overridden", "overrideReason": {"userComment": "n/a"},
-         "outcomeTimestamp": "2026-11-15T10:00:00Z"}]})
+    client.post(
+        "/cds-services/hcc-assessment", json=hook_request(name, prefetch={})
+    )  # 412: Patient not obtainable
+    client.post(
+        "/cds-services/hcc-assessment/feedback",
+        json={
+            "feedback": [
+                {
+                    "card": "x",
+                    "outcome": "overridden",
+                    "overrideReason": {"userComment": "n/a"},
+                    "outcomeTimestamp": "2026-11-15T10:00:00Z",
+                }
+            ]
+        },
+    )
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "hcc-assessment" in text  # the calls were logged at all
     for secret in sensitive_strings(name):

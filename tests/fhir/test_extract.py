@@ -253,3 +253,27 @@ def test_validation_verdicts_are_cached_by_content():
     assert validate.problem(bad) == validate.problem(dict(bad))
     assert validate.problem(good) is None
     assert len(validate._VERDICTS) == 2
+
+
+@pytest.mark.parametrize(
+    ("loinc", "value", "unit", "usable"),
+    [
+        ("14631-6", -5.0, "umol/L", False),
+        ("14631-6", 0.0, "umol/L", False),
+        ("6301-6", 0.0, "{INR}", False),
+        ("751-8", 0.0, "10*9/L", True),  # a zero neutrophil count can be real
+    ],
+)
+def test_implausible_values_are_unknown(loinc, value, unit, usable):
+    """A negative lab, or a zero where zero cannot be, is unknown with the reason."""
+    labs = inputs(lab("x", loinc, value, unit)).labs
+    result = next(v for v in labs.__dict__.values() if v is not None)
+    assert (result.value is not None) is usable
+    if not usable:
+        assert "implausible" in result.problem
+
+
+def test_absurdly_long_unit_is_refused_quickly():
+    """A unit string far longer than any lab unit is refused before parsing."""
+    bili = inputs(lab("a", "1975-2", 1.0, "1" * 100_000)).labs.bilirubin
+    assert "not a laboratory unit" in bili.problem
