@@ -37,6 +37,16 @@ def audience(services: Services) -> str:
     return (base.rstrip("/") + request.path) if base else request.base_url
 
 
+def known(services: Services, service_id: str) -> None:
+    if service_id not in services.definitions:
+        raise UnknownService(f"no CDS service '{service_id}'")
+
+
+def loggable(text: str) -> str:
+    """A client-sent identifier as it may appear in a log line (no line breaks, bounded)."""
+    return repr(text[:80])
+
+
 def authenticate(services: Services) -> None:
     if services.verifier is not None:
         services.verifier.verify(request.headers.get("Authorization"), audience(services))
@@ -78,8 +88,7 @@ def build_blueprint(services: Services) -> Blueprint:
     @bp.post("/cds-services/<service_id>")
     def call_service(service_id: str) -> Response:
         started = time.monotonic()
-        if service_id not in services.definitions:
-            raise UnknownService(f"no CDS service '{service_id}'")
+        known(services, service_id)
         authenticate(services)
         settings = services.settings
         hook = parse_hook_request(
@@ -99,7 +108,7 @@ def build_blueprint(services: Services) -> Blueprint:
             log.warning(
                 "service=%s hookInstance=%s answered no cards: %s",
                 service_id,
-                hook.hook_instance,
+                loggable(hook.hook_instance),
                 exc or "the call outlasted the deadline",
             )
             return jsonify({"cards": []})
@@ -111,7 +120,7 @@ def build_blueprint(services: Services) -> Blueprint:
             "service=%s hook=%s hookInstance=%s cards=%d ms=%.0f",
             service_id,
             hook.hook,
-            hook.hook_instance,
+            loggable(hook.hook_instance),
             len(cards),
             (time.monotonic() - started) * 1000,
         )
@@ -119,8 +128,7 @@ def build_blueprint(services: Services) -> Blueprint:
 
     @bp.post("/cds-services/<service_id>/feedback")
     def feedback(service_id: str) -> Response:
-        if service_id not in services.definitions:
-            raise UnknownService(f"no CDS service '{service_id}'")
+        known(services, service_id)
         authenticate(services)
         items = parse_feedback(json_body())
         stored, duplicates = services.feedback.add(service_id, items)
