@@ -33,6 +33,7 @@ class Gathered:
     resources: list[Resource] = field(default_factory=list)
     unobtainable: dict[str, str] = field(default_factory=dict)
     fetched: list[str] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)  # prefetched keys with unread next pages
 
     def notes(self) -> list[str]:
         return [f"could not obtain '{key}': {why}" for key, why in self.unobtainable.items()]
@@ -95,7 +96,6 @@ class DataSource:
         :raise DeadlineExceeded: when fetching outlasts the call's deadline.
         """
         gathered = Gathered()
-        self.partial: list[str] = []
         client = self.make_client()
         jobs: dict[str, Future[list[Resource]]] = {}
         for key, template in self.templates.items():
@@ -103,7 +103,7 @@ class DataSource:
             if value is None:
                 continue  # null: the EHR has no data for this key
             if value is not ... and not is_operation_outcome(value):
-                gathered.resources.extend(self.prefetched(key, value, client, jobs))
+                self.prefetched(key, value, client, jobs, gathered)
                 continue
             query = render_template(template, context)
             if client is None or query is None:
@@ -117,9 +117,9 @@ class DataSource:
         for key, value in prefetch.items():
             # Data the EHR sent under a key of its own is used too: nothing sent is dropped.
             if key not in self.templates and value is not None and not is_operation_outcome(value):
-                gathered.resources.extend(self.prefetched(key, value, client, jobs))
+                self.prefetched(key, value, client, jobs, gathered)
         self.collect(jobs, gathered, client)
-        for key in self.partial:
+        for key in gathered.partial:
             gathered.unobtainable[f"{key} (next pages)"] = "no FHIR server to follow the next link"
         for key in REQUIRED_KEYS:
             if key in gathered.unobtainable:
@@ -134,16 +134,17 @@ class DataSource:
         value: Any,
         client: FhirClient | None,
         jobs: dict[str, Future[list[Resource]]],
-    ) -> list[Resource]:
-        """A prefetched value; a searchset with more pages is completed from the server."""
+        gathered: Gathered,
+    ) -> None:
+        """Take a prefetched value; a searchset with more pages is completed from the server."""
         if not isinstance(value, dict):
-            return []
+            return
+        gathered.resources.append(value)
         more = next_link(value) if value.get("resourceType") == "Bundle" else None
         if more and client is not None:
             jobs[f"{key} (next pages)"] = self.executor.submit(client.search, more)
         elif more:
-            self.partial.append(key)
-        return [value]
+            gathered.partial.append(key)
 
     def collect(
         self, jobs: dict[str, Future[list[Resource]]], gathered: Gathered, client: FhirClient | None
