@@ -57,7 +57,8 @@ def score_albi(labs: LiverLabs, as_of: date) -> Albi:
         return Albi(None, None, None, None, sources, missing or ("bilirubin: not positive",))
     bili_si = bili.value * BILIRUBIN_UMOL_L_PER_MG_DL
     alb_si = alb.value * ALBUMIN_G_L_PER_G_DL
-    # Grade on the score rounded to 2 decimals, as published and as clinicians compute it,
-    # so that a printed −2.60 is never graded differently from what the card shows.
-    score = round(albi_score(bili_si, alb_si), 2)
-    return Albi(score, albi_grade(score), round(bili_si, 2), round(alb_si, 2), sources, ())
+    # Graded on the exact score (> −2.60 is grade 2, as published); shown to 2 decimals.
+    score = albi_score(bili_si, alb_si)
+    return Albi(
+        round(score, 2), albi_grade(score), round(bili_si, 2), round(alb_si, 2), sources, ()
+    )

@@ -10,10 +10,10 @@ from cds.clinical.albi import Albi, score_albi
 from cds.clinical.bclc import Bclc, stage_bclc
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS, ChildPugh, score_child_pugh
 from cds.clinical.eligibility import Context, Eligibility, evaluate
-from cds.clinical.evidence import Status, usable
+from cds.clinical.evidence import Status, recent_fact, usable
 from cds.clinical.inputs import PatientInputs
 from cds.clinical.peng import PengPopulation, peng_population
-from cds.clinical.recommendation import Recommendation, recommend
+from cds.clinical.recommendation import LiverFindings, Recommendation, recommend
 from cds.clinical.tnm import Ajcc8, Muicc, stage_ajcc8, stage_muicc
 
 # clinical.md §4: the ULN used when a result has no reference range (canonical units).
@@ -63,7 +63,9 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
     """Compute the whole assessment of a patient on ``as_of``."""
     settings = settings or Settings()
     cp = score_child_pugh(inputs, as_of)
-    bclc = stage_bclc(inputs.tumour, inputs.ecog, cp)
+    # ECOG, like the labs, counts only within the 30-day lookback (docs/input-profile.md).
+    ecog, ecog_gap = recent_fact(inputs.ecog, as_of, SCORE_LOOKBACK_DAYS)
+    bclc = stage_bclc(inputs.tumour, ecog, cp, ecog_gap)
     muicc = stage_muicc(inputs.tumour)
     # The protocol wants every lab within 7 days, so the trial judges Child-Pugh on that window.
     trial_cp = score_child_pugh(inputs, as_of, settings.trial_lab_window_days)
@@ -71,7 +73,7 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
         inputs, as_of, trial_cp, muicc, settings.trial_lab_window_days, settings.default_uln
     )
     trial = evaluate(nct00919009.TRIAL_ID, nct00919009.CRITERIA, ctx)
-    peng = peng_population(inputs, bclc, cp)
+    peng = peng_population(inputs, bclc, cp, ecog)
     return Assessment(
         as_of=as_of,
         inputs=inputs,
@@ -88,6 +90,7 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
             cp,
             inputs.tumour,
             usable(inputs.labs.bilirubin, "bilirubin", as_of, SCORE_LOOKBACK_DAYS),
+            LiverFindings(inputs.ascites.severity, inputs.encephalopathy.severity),
             peng.status,
             peng.missing,
             trial,

@@ -77,14 +77,18 @@ def b_subgroup(t: Tumour) -> str | None:
     return None
 
 
-def stage_bclc(t: Tumour, ecog: Fact[int] | None, cp: ChildPugh) -> Bclc:
-    """BCLC 2022 stage from tumour burden, liver function (Child-Pugh range) and ECOG PS."""
+def stage_bclc(t: Tumour, ecog: Fact[int] | None, cp: ChildPugh, ecog_gap: str = "") -> Bclc:
+    """BCLC 2022 stage from tumour burden, liver function (Child-Pugh range) and ECOG PS.
+
+    :param ecog: the ECOG PS within its lookback window, or ``None``.
+    :param ecog_gap: why ECOG is ``None`` (e.g. "latest 2024-01-01 is older than 30 days").
+    """
     liver = liver_function(cp)
     ps = None if ecog is None else ecog.value
     missing = [
         m
         for m, absent in (
-            ("ECOG performance status", ps is None),
+            ("ECOG performance status" + (f" ({ecog_gap})" if ecog_gap else ""), ps is None),
             ("liver function (Child-Pugh)", liver is None),
         )
         if absent

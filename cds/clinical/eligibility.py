@@ -217,6 +217,12 @@ class MuiccStageIn:
                 Status.UNKNOWN,
                 "mUICC IVA through regional nodes (N1): extrahepatic disease, needs review",
             )
+        if m.stage == "IVA" and m.n is None:
+            return Judgement(
+                Status.UNKNOWN,
+                "mUICC IVA with regional nodes undocumented: N1 (extrahepatic disease) not ruled "
+                "out",
+            )
         return Judgement(Status.of(m.stage in self.stages), f"mUICC {m.stage}; needs {wanted}")
 
 
@@ -255,7 +261,11 @@ class NoExtrahepaticMetastasis:
                 "M0 but regional lymph-node metastasis (N1): extrahepatic disease, needs review",
                 sources,
             )
-        return Judgement(Status.MET, "M0" + ("" if nodes is None else ", N0"), sources)
+        if nodes is None:
+            return Judgement(
+                Status.UNKNOWN, "M0 but regional lymph nodes (N) not documented", sources
+            )
+        return Judgement(Status.MET, "M0, N0", sources)
 
 
 @dataclass(frozen=True)
@@ -281,9 +291,16 @@ class NotDocumented:
 
     def judge(self, ctx: Context) -> Judgement:
         found = ctx.inputs.exclusions.get(self.exclusion)
-        if found is None:
-            return Judgement(Status.MET, "not documented: confirm with the patient")
-        return Judgement(Status.NOT_MET, f"documented: {found.describe()}", (found,))
+        if found is not None:
+            return Judgement(Status.NOT_MET, f"documented: {found.describe()}", (found,))
+        maybe = ctx.inputs.exclusions_to_review.get(self.exclusion)
+        if maybe is not None:
+            return Judgement(
+                Status.UNKNOWN,
+                f"{maybe.describe()} documented: review whether it meets the exclusion",
+                (maybe,),
+            )
+        return Judgement(Status.MET, "not documented: confirm with the patient")
 
 
 def evaluate(trial: str, criteria: tuple[Criterion, ...], ctx: Context) -> Eligibility:

@@ -120,3 +120,18 @@ def usable(lab: Lab | None, name: str, as_of: date, max_age_days: int) -> Usable
         when = lab.source.date.isoformat() if lab.source.date else "undated"
         return Usable(lab, None, f"{name}: latest result {when} is older than {max_age_days} days")
     return Usable(lab, lab.value, None)
+
+
+def recent_fact(fact: Fact[T] | None, as_of: date, max_age_days: int) -> tuple[Fact[T] | None, str]:
+    """The fact if it is dated within the window, and what to call it when it is not.
+
+    :return: ``(fact or None, description of the gap)``; the description names the date of a
+        stale fact.
+    """
+    if fact is None:
+        return None, "not documented"
+    age = age_in_days(fact.source.date, as_of)
+    if age is None or age > max_age_days:
+        when = fact.source.date.isoformat() if fact.source.date else "undated"
+        return None, f"latest {when} is older than {max_age_days} days"
+    return fact, ""

@@ -112,8 +112,12 @@ class PatientInputs:
     cholestatic_disease: Source | None = None
     tumour: Tumour = field(default_factory=Tumour)
     resection: Resection | None = None
+    # Signs of a prior resection (recurrence, margin, MVI) when no hepatectomy is documented.
+    resection_hints: tuple[Source, ...] = ()
     # Trial exclusion id → the Condition that documents it. Absent id = not documented.
     exclusions: dict[str, Source] = field(default_factory=dict)
+    # Trial exclusion id → a Condition that suggests it but cannot decide it (to review).
+    exclusions_to_review: dict[str, Source] = field(default_factory=dict)
     # Resources that were selected but could not be used (invalid FHIR, skipped prefetch, …).
     data_problems: tuple[str, ...] = ()
     # False when the patient's diagnoses could not be obtained at all: then "no HCC coded" is

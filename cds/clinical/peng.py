@@ -36,12 +36,21 @@ def _child_pugh_at_most(cp: ChildPugh, limit: int) -> Status:
     return Status.MET if high <= limit else Status.NOT_MET if low > limit else Status.UNKNOWN
 
 
-def peng_population(inputs: PatientInputs, bclc: Bclc, cp: ChildPugh) -> PengPopulation:
+def peng_population(
+    inputs: PatientInputs, bclc: Bclc, cp: ChildPugh, ecog: Fact[int] | None
+) -> PengPopulation:
     """Judge each part of the Peng 2024 population; all must be met."""
     resection = inputs.resection
+    if resection is None and inputs.resection_hints:
+        # A recurrence, margin or MVI finding without a recognised hepatectomy: the procedure
+        # may be coded in a way this service does not read, so the question stays open.
+        return PengPopulation(
+            Status.UNKNOWN,
+            {"hepatectomy": Status.UNKNOWN},
+            ("hepatectomy Procedure (a recurrence, margin or MVI is documented)",),
+        )
     if resection is None:
         return PengPopulation(Status.NOT_MET, {"hepatectomy": Status.NOT_MET}, ())
-    ecog = inputs.ecog
     criteria = {
         "hepatectomy": Status.MET,
         "r0_margin": _fact_is(resection.margin, "R0"),

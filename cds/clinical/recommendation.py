@@ -1,9 +1,11 @@
 """The treatment recommendation of clinical.md §4: TACE alone, TACE plus sorafenib, or neither.
 
 When the patient has no HCC → not applicable. When a contraindication is known (BCLC C or D,
-Child-Pugh ≥ 8, main portal vein invasion, extrahepatic spread) → no TACE, with the reasons. When an
-unknown could change the answer → insufficient data, listing what to obtain. BCLC 0/A → no TACE
-(ablation, resection or transplant come first); B3 (infiltrative) → no TACE (systemic therapy).
+Child-Pugh ≥ 8, main portal vein invasion, extrahepatic spread; and, extending §4, bilirubin
+> 3 mg/dL and clinical decompensation: hepatic encephalopathy or moderate/severe ascites) → no
+TACE, with the reasons. When an unknown could change the answer → insufficient data, listing what
+to obtain. BCLC 0/A → no TACE (ablation, resection or transplant come first); B1 (within extended
+transplant criteria) → transplant evaluation first; B3 (infiltrative) → systemic therapy.
 Then, for BCLC B: the Peng 2024 population → TACE plus sorafenib (TACE alone the alternative);
 all NCT00919009 criteria met → TACE alone, with TACE plus sorafenib offered as the protocol option;
 otherwise TACE alone. The combination is never the default outside Peng's population: four
@@ -18,7 +20,7 @@ from cds.clinical.bclc import Bclc
 from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.eligibility import Eligibility
 from cds.clinical.evidence import Status, Usable, shown
-from cds.clinical.inputs import Tumour
+from cds.clinical.inputs import Severity, Tumour
 from cds.clinical.tumour import extrahepatic_spread, main_vessel_invasion
 
 TACE_PLUS_SORAFENIB = "tace_plus_sorafenib"
@@ -47,23 +49,47 @@ class Recommendation:
     missing: tuple[str, ...] = ()
     protocol_option: bool = False  # TACE + sorafenib offered as the NCT00919009 protocol option
     contraindicated: bool = False  # no TACE because of a known contraindication (not early stage)
+    # The contraindication concerns the liver or the patient (so sorafenib too), not only TACE.
+    liver_contraindicated: bool = False
 
 
-def contraindications(bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable) -> list[str]:
+@dataclass(frozen=True)
+class LiverFindings:
+    """The graded findings that mark decompensation."""
+
+    ascites: Severity
+    encephalopathy: Severity
+
+
+@dataclass(frozen=True)
+class Contraindication:
+    reason: str
+    liver: bool  # liver function or general condition (applies to sorafenib too)
+
+
+def contraindications(
+    bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable, liver: LiverFindings
+) -> list[Contraindication]:
     """Known reasons not to suggest TACE (each one decided by the documentation)."""
-    reasons = []
+    found = []
     if bilirubin.value is not None and bilirubin.value > MAX_BILIRUBIN_MG_DL_FOR_TACE:
-        reasons.append(f"bilirubin {shown(bilirubin.value)} mg/dL (> 3 mg/dL)")
+        found.append(
+            Contraindication(f"bilirubin {shown(bilirubin.value)} mg/dL (> 3 mg/dL)", True)
+        )
     if bclc.stage in ("C", "D"):
         why = f" ({', '.join(bclc.reasons)})" if bclc.reasons else ""
-        reasons.append(f"BCLC stage {bclc.stage}{why}")
+        found.append(Contraindication(f"BCLC stage {bclc.stage}{why}", bclc.stage == "D"))
     if cp.score_range[0] > MAX_CHILD_PUGH_FOR_TACE:
-        reasons.append(f"Child-Pugh score {cp.score_range[0]} or more (≥ 8)")
+        found.append(Contraindication(f"Child-Pugh score {cp.score_range[0]} or more (≥ 8)", True))
+    if liver.encephalopathy not in (Severity.NOT_DOCUMENTED, Severity.ABSENT):
+        found.append(Contraindication("hepatic encephalopathy (decompensated cirrhosis)", True))
+    if liver.ascites is Severity.MODERATE_OR_SEVERE:
+        found.append(Contraindication("moderate or severe ascites (decompensated cirrhosis)", True))
     if main_vessel_invasion(tumour):
-        reasons.append("main portal vein or IVC invasion")
+        found.append(Contraindication("main portal vein or IVC invasion", False))
     if extrahepatic_spread(tumour):
-        reasons.append("extrahepatic spread")
-    return reasons
+        found.append(Contraindication("extrahepatic spread", False))
+    return found
 
 
 def open_questions(bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable) -> list[str]:
@@ -89,6 +115,7 @@ def recommend(
     cp: ChildPugh,
     tumour: Tumour,
     bilirubin: Usable,
+    liver: LiverFindings,
     peng: Status,
     peng_missing: tuple[str, ...],
     trial: Eligibility,
@@ -105,9 +132,23 @@ def recommend(
             ("the patient's diagnoses could not be obtained, so whether HCC is coded is unknown",),
             missing=("diagnoses (Condition resources) from the EHR",),
         )
-    contra = contraindications(bclc, cp, tumour, bilirubin)
+    contra = contraindications(bclc, cp, tumour, bilirubin, liver)
     if contra:
-        return Recommendation(NO_TACE, tuple(contra), NEGATIVE_TRIALS, contraindicated=True)
+        reasons = [c.reason for c in contra]
+        if trial.status == "eligible":
+            # clinical.md §4 withholds TACE at BCLC C, yet the trial enrolled BCLC C with branch
+            # portal invasion: say so rather than hide it.
+            reasons.append(
+                "all NCT00919009 criteria are met (the trial enrolled BCLC C with branch "
+                "portal invasion): discuss at the tumour board"
+            )
+        return Recommendation(
+            NO_TACE,
+            tuple(reasons),
+            NEGATIVE_TRIALS,
+            contraindicated=True,
+            liver_contraindicated=any(c.liver for c in contra),
+        )
     missing = open_questions(bclc, cp, tumour, bilirubin)
     if missing:
         return Recommendation(
@@ -124,6 +165,15 @@ def recommend(
     if bclc.substage == "B3":
         return Recommendation(
             NO_TACE, ("BCLC B3 (diffuse, infiltrative): systemic therapy",), ("BCLC-2022",)
+        )
+    if bclc.substage == "B1":
+        return Recommendation(
+            NO_TACE,
+            (
+                "BCLC B1 (within extended transplant criteria): evaluate for liver transplantation "
+                "first; TACE only as a bridge",
+            ),
+            ("BCLC-2022",),
         )
     if peng is Status.UNKNOWN:
         return Recommendation(
@@ -154,12 +204,19 @@ def recommend(
             (TACE_PLUS_SORAFENIB,),
             protocol_option=True,
         )
+    trial_note = (
+        f"NCT00919009 eligibility is unknown ({len(trial.with_status(Status.UNKNOWN))} criteria "
+        "unknown, see the table): once they are known the protocol option may apply"
+        if trial.status == "unknown"
+        else "not eligible for NCT00919009 (see the table)"
+    )
     return Recommendation(
         TACE,
         (
             "BCLC B with preserved liver function: TACE is the guideline standard",
             "TACE plus sorafenib is not suggested: randomised trials in unselected patients "
             "found no overall-survival benefit",
+            trial_note,
         ),
         ("BCLC-2022", *NEGATIVE_TRIALS),
     )

@@ -66,6 +66,7 @@ class Muicc:
     criteria: dict[str, Status]
     reached_via_n1: bool
     missing: tuple[str, ...]
+    n: str | None = None
 
 
 def n_category(t: Tumour) -> str | None:
@@ -191,4 +192,4 @@ def stage_muicc(t: Tumour) -> Muicc:
     if m is None:
         missing.append("distant metastasis (M)")
     reached_via_n1 = stage == "IVA" and n == "N1"
-    return Muicc(t_cat, stage, criteria, reached_via_n1, tuple(missing))
+    return Muicc(t_cat, stage, criteria, reached_via_n1, tuple(missing), n)

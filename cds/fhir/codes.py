@@ -102,9 +102,13 @@ PATTERNS = {"well-defined": "well-defined", "infiltrative": "infiltrative"}
 # Conditions (clinical.md §2.3 and §5).
 HCC = snomed("25370001", "109841003") | icd10("C22.0")
 ASCITES = snomed("389026000") | icd10("R18", "R18.0", "R18.8", "K70.31")
-ENCEPHALOPATHY = snomed("13920009") | icd10("K76.82", "K72.90", "K72.91")
-# PBC 31712002 ✅ code (name ⚠️); PSC 197441003 ✅ (docs/research-findings.md §2).
-CHOLESTATIC = snomed("31712002", "197441003") | icd10("K74.3", "K83.0", "K83.01")
+# K72.91 "hepatic failure with coma" is grade 4 encephalopathy; K72.90 "without coma" is not
+# encephalopathy at all (clinical.md §5 names 13920009 and K76.82).
+ENCEPHALOPATHY_COMA = icd10("K72.91")
+ENCEPHALOPATHY = snomed("13920009") | icd10("K76.82") | ENCEPHALOPATHY_COMA
+# PBC 31712002 ✅ code (name ⚠️); PSC 197441003 ✅; K74.3 PBC; K83.01 PSC (ICD-10-CM). WHO K83.0
+# is "Cholangitis" of any kind, so it is not read as PSC (docs/research-findings.md §2).
+CHOLESTATIC = snomed("31712002", "197441003") | icd10("K74.3", "K83.01")
 DISTANT_METASTASIS_CONDITIONS = snomed("128462008") | frozenset(
     (system, prefix) for prefix in ("C78", "C79") for system in (ICD10, ICD10CM)
 )
@@ -133,19 +137,31 @@ TACE_CODINGS = (
 )
 
 # NCT00919009 exclusions → Condition codes. ⚠️ codes are unconfirmed (clinical.md §2.3).
+# A code here makes the exclusion apply (criterion not met).
 EXCLUSION_CONDITIONS: dict[str, frozenset[Code]] = {
     "variceal-bleeding": snomed("17709002") | icd10("I85.01", "I85.11"),
-    "hiv": snomed("86406008") | icd10("B20", "Z21"),
-    "dialysis": snomed("105502003") | icd10("Z99.2", "N18.6"),
+    "hiv": snomed("86406008") | icd10("B20", "B21", "B22", "B23", "B24", "Z21"),
+    "dialysis": snomed("105502003") | icd10("Z99.2"),
     "transplant-list": icd10("Z76.82"),  # ⚠️
-    "allograft": icd10("Z94.4"),
-    "seizure-disorder": snomed("84757009") | icd10("G40"),  # ⚠️ epilepsy
-    "heart-failure": snomed("42343007") | icd10("I50"),  # ⚠️ congestive heart failure
-    "coronary-disease": snomed("53741008") | icd10("I25", "I20"),  # ⚠️
-    "arrhythmia": snomed("698247007") | icd10("I49", "I48", "I47"),  # ⚠️
-    "bleeding-diathesis": snomed("64779008") | icd10("D68", "D69"),  # ⚠️
-    "other-cancer": frozenset(),  # see extract.other_cancer: any C code other than C22
+    "allograft": icd10("Z94.0", "Z94.1", "Z94.2", "Z94.3", "Z94.4"),  # solid-organ transplants
+    "coronary-disease": icd10("I20", "I21", "I22", "I24"),  # angina, acute ischaemia: active
+    # Hereditary or consumptive coagulopathies; the acquired factor deficiency (D68.4) and the
+    # thrombocytopenia (D69.6) of cirrhosis are not a "bleeding diathesis" exclusion.
+    "bleeding-diathesis": icd10("D65", "D66", "D67", "D68.0", "D68.1", "D68.2", "D68.3"),
 }
+# A code here only shows that the exclusion *may* apply (the protocol asks for more than the
+# diagnosis: "requiring medication", "active"): the criterion becomes unknown, to review.
+EXCLUSION_REVIEW_CONDITIONS: dict[str, frozenset[Code]] = {
+    "dialysis": icd10("N18.6"),  # end-stage renal disease, dialysis not stated
+    "seizure-disorder": snomed("84757009") | icd10("G40"),  # ⚠️ epilepsy: on medication?
+    "heart-failure": snomed("42343007") | icd10("I50"),  # ⚠️ congestive heart failure
+    "coronary-disease": snomed("53741008") | icd10("I25"),  # ⚠️ chronic: active?
+    "arrhythmia": snomed("698247007") | icd10("I47", "I48", "I49"),  # ⚠️ on therapy?
+    "bleeding-diathesis": snomed("64779008"),  # ⚠️ coagulation disorder, unspecified
+}
+# Another malignancy: any ICD-10 C code except HCC and liver cancer unspecified (often used for
+# HCC) and secondaries (extract.is_other_cancer).
+NOT_OTHER_CANCER_PREFIXES = ("C22.0", "C22.8", "C22.9", "C77", "C78", "C79")
 
 # ICD-10 codes are matched on the code or any of its prefixes (C78 matches C78.0).
 PREFIX_MATCHED_SYSTEMS = (ICD10, ICD10CM)

@@ -38,7 +38,9 @@ COUNTING_OBSERVATION_STATUS = {"final", "amended", "corrected"}
 # data error (a result below detection comes as a "<" bound), while a zero count can be real.
 ZERO_IS_PLAUSIBLE = {"platelets", "anc", "ast", "alt", "afp"}
 NOT_COUNTING_CONDITION_CLINICAL = {"inactive", "resolved", "remission"}
-NOT_COUNTING_CONDITION_VERIFICATION = {"entered-in-error", "refuted"}
+# Only a confirmed diagnosis (or one with no verification status) counts: provisional,
+# differential and unconfirmed ones are not yet facts; refuted ones document an absence.
+COUNTING_CONDITION_VERIFICATION = {"confirmed"}
 RECURRENT_CLINICAL_STATUS = {"recurrence", "relapse"}
 
 
@@ -150,17 +152,26 @@ class ObservationIndex:
         return view
 
 
+def verification(cond: Resource) -> set[str]:
+    return {c for _, c in codings(cond.get("verificationStatus"))}
+
+
 def counting_conditions(record: PatientRecord) -> list[Resource]:
     result = []
     for cond in record.of_type("Condition"):
         clinical = {c for _, c in codings(cond.get("clinicalStatus"))}
-        verification = {c for _, c in codings(cond.get("verificationStatus"))}
+        verified = verification(cond)
         if clinical & NOT_COUNTING_CONDITION_CLINICAL:
             continue
-        if verification & NOT_COUNTING_CONDITION_VERIFICATION:
+        if verified and not verified & COUNTING_CONDITION_VERIFICATION:
             continue
         result.append(cond)
     return result
+
+
+def refuted_conditions(record: PatientRecord) -> list[Resource]:
+    """Conditions documented as ruled out (verificationStatus refuted)."""
+    return [c for c in record.of_type("Condition") if "refuted" in verification(c)]
 
 
 def latest_condition(conditions: list[Resource], wanted: frozenset[Code]) -> Resource | None:
@@ -264,8 +275,14 @@ class Extractor:
         return LiverLabs(**{name: self.lab(name) for name in codes.LAB_CODES})
 
     def graded(self, wanted: frozenset[Code]) -> GradedFinding:
+        """The worst documented grade; a refuted Condition documents its absence."""
         found = [c for c in self.conditions if concept_in(c.get("code"), wanted)]
         if not found:
+            ruled_out = [
+                c for c in refuted_conditions(self.record) if concept_in(c.get("code"), wanted)
+            ]
+            if ruled_out:
+                return GradedFinding(Severity.ABSENT, condition_source(ruled_out[0]))
             return GradedFinding(Severity.NOT_DOCUMENTED)
         worst = max(found, key=severity_rank)
         return GradedFinding(severity_of(worst), condition_source(worst))
@@ -280,34 +297,44 @@ class Extractor:
         return condition_source(cond)
 
     def tumour(self, resection: Resection | None) -> Tumour:
-        nodes = self.fact(codes.AJCC_N, read_ajcc("N")) or self.fact(
-            codes.REGIONAL_NODE_METASTASIS, read_boolean
+        """Tumour findings. After a documented recurrence only findings from the recurrence on
+        describe the present tumour: earlier imaging and pathology were of the resected one."""
+        now = self.current_index(resection)
+
+        def latest(*facts: Fact[T] | None) -> Fact[T] | None:
+            dated = [f for f in facts if f is not None]
+            return max(dated, key=lambda f: f.source.date or date.min) if dated else None
+
+        nodes = latest(
+            self.fact(codes.AJCC_N, read_ajcc("N"), now),
+            self.fact(codes.REGIONAL_NODE_METASTASIS, read_boolean, now),
         )
-        mets = self.fact(codes.AJCC_M, read_ajcc("M")) or self.fact(
-            codes.EXTRAHEPATIC_METASTASIS, read_boolean
+        mets = latest(
+            self.fact(codes.AJCC_M, read_ajcc("M"), now),
+            self.fact(codes.EXTRAHEPATIC_METASTASIS, read_boolean, now),
         )
         # An active metastasis Condition is the current state, whatever an older staging said.
         nodal = self.condition(codes.NODAL_METASTASIS_CONDITIONS)
         distant = self.condition(codes.DISTANT_METASTASIS_CONDITIONS)
         return Tumour(
-            nodule_count=self.fact(codes.NODULE_COUNT, read_positive_integer),
-            largest_cm=self.fact(codes.TUMOUR_SIZE, read_size_cm),
+            nodule_count=self.fact(codes.NODULE_COUNT, read_positive_integer, now),
+            largest_cm=self.fact(codes.TUMOUR_SIZE, read_size_cm, now),
             portal_invasion=self.fact(
-                codes.PORTAL_VEIN_INVASION, read_grade(codes.VP_GRADES, PortalInvasion)
+                codes.PORTAL_VEIN_INVASION, read_grade(codes.VP_GRADES, PortalInvasion), now
             ),
             hepatic_vein_invasion=self.fact(
-                codes.HEPATIC_VEIN_INVASION, read_grade(codes.VV_GRADES, HepaticVeinInvasion)
+                codes.HEPATIC_VEIN_INVASION, read_grade(codes.VV_GRADES, HepaticVeinInvasion), now
             ),
-            bile_duct_invasion=self.fact(codes.BILE_DUCT_INVASION, read_boolean),
-            microvascular_invasion=self.fact(
-                codes.MICROVASCULAR_INVASION, read_boolean, self.current_index(resection)
-            ),
-            adjacent_organ_invasion=self.fact(codes.ADJACENT_ORGAN_INVASION, read_boolean),
+            bile_duct_invasion=self.fact(codes.BILE_DUCT_INVASION, read_boolean, now),
+            microvascular_invasion=self.fact(codes.MICROVASCULAR_INVASION, read_boolean, now),
+            adjacent_organ_invasion=self.fact(codes.ADJACENT_ORGAN_INVASION, read_boolean, now),
             regional_nodes=Fact(True, nodal) if nodal else nodes,
             distant_metastasis=Fact(True, distant) if distant else mets,
-            pattern=self.fact(codes.TUMOUR_PATTERN, read_pattern),
-            within_transplant_criteria=self.fact(codes.WITHIN_TRANSPLANT_CRITERIA, read_boolean),
-            recorded_t=self.fact(codes.AJCC_T, read_ajcc_t),
+            pattern=self.fact(codes.TUMOUR_PATTERN, read_pattern, now),
+            within_transplant_criteria=self.fact(
+                codes.WITHIN_TRANSPLANT_CRITERIA, read_boolean, now
+            ),
+            recorded_t=self.fact(codes.AJCC_T, read_ajcc_t, now),
         )
 
     def resection(self) -> Resection | None:
@@ -346,29 +373,52 @@ class Extractor:
         return self.index.restricted(lambda d: d >= since)
 
     def recurrence_after(self, performed: date | None) -> Fact[bool] | None:
-        """Recurrence: a relapsed HCC Condition, an HCC coded after the hepatectomy, or the
-        project's recurrence Observation dated after it."""
+        """Recurrence: an HCC Condition whose clinical status is recurrence or relapse, or whose
+        onset is after the hepatectomy, or the project's recurrence Observation dated after it.
+        A Condition merely *recorded* after surgery is not a recurrence (it may be the resected
+        tumour, entered late)."""
         for cond in self.conditions:
             if not concept_in(cond.get("code"), codes.HCC):
                 continue
             clinical = {c for _, c in codings(cond.get("clinicalStatus"))}
-            when = condition_date(cond)
-            if clinical & RECURRENT_CLINICAL_STATUS or (performed and when and when > performed):
+            onset = parse_date(cond.get("onsetDateTime"))
+            if clinical & RECURRENT_CLINICAL_STATUS or (performed and onset and onset > performed):
                 return Fact(True, condition_source(cond))
         observed = self.fact(codes.HCC_RECURRENCE, read_boolean)
         if observed and performed and observed.source.date and observed.source.date > performed:
             return observed
         return None
 
+    def resection_hints(self) -> tuple[Source, ...]:
+        """Signs of a prior resection (a recurrence, margin or MVI finding) for when no
+        recognised hepatectomy Procedure is documented: the Peng question is then open."""
+        hints = [
+            f.source
+            for f in (
+                self.fact(codes.RESECTION_MARGIN, read_margin),
+                self.fact(codes.HCC_RECURRENCE, read_boolean),
+            )
+            if f is not None
+        ]
+        for cond in self.conditions:
+            clinical = {c for _, c in codings(cond.get("clinicalStatus"))}
+            if concept_in(cond.get("code"), codes.HCC) and clinical & RECURRENT_CLINICAL_STATUS:
+                hints.append(condition_source(cond))
+        return tuple(hints)
+
     def exclusions(self) -> dict[str, Source]:
-        found = {
-            key: self.condition(wanted)
-            for key, wanted in codes.EXCLUSION_CONDITIONS.items()
-            if wanted
-        }
+        """Exclusions documented by a Condition that makes them apply."""
+        found = {key: self.condition(wanted) for key, wanted in codes.EXCLUSION_CONDITIONS.items()}
         other = [c for c in self.conditions if is_other_cancer(c)]
         if other:
             found["other-cancer"] = condition_source(other[0])
+        return {k: v for k, v in found.items() if v is not None}
+
+    def exclusions_to_review(self) -> dict[str, Source]:
+        """Exclusions that a Condition suggests but cannot decide (e.g. 'requiring therapy')."""
+        found = {
+            key: self.condition(wanted) for key, wanted in codes.EXCLUSION_REVIEW_CONDITIONS.items()
+        }
         return {k: v for k, v in found.items() if v is not None}
 
     def ecog(self) -> Fact[int] | None:
@@ -394,8 +444,10 @@ class Extractor:
             encephalopathy=self.graded(codes.ENCEPHALOPATHY),
             cholestatic_disease=self.condition(codes.CHOLESTATIC),
             resection=resection,
+            resection_hints=() if resection else self.resection_hints(),
             tumour=self.tumour(resection),
             exclusions=self.exclusions(),
+            exclusions_to_review=self.exclusions_to_review(),
             diagnoses_available="Condition" not in self.record.unavailable,
         )
         # Problems are collected while the fields above are read, so they are added last.
@@ -509,6 +561,8 @@ def read_ecog(obs: Resource) -> int | None:
 
 
 def severity_of(cond: Resource) -> Severity:
+    if concept_in(cond.get("code"), codes.ENCEPHALOPATHY_COMA):
+        return Severity.MODERATE_OR_SEVERE  # coma is grade 4, whatever the severity field says
     severity = cond.get("severity")
     if concept_in(severity, codes.SEVERITY_MODERATE_OR_SEVERE):
         return Severity.MODERATE_OR_SEVERE
@@ -529,16 +583,13 @@ def procedure_date(proc: Resource) -> date | None:
     return parse_date(proc.get("performedDateTime")) or parse_date(start)
 
 
-NOT_OTHER_CANCER = ("C22.0", "C77", "C78", "C79")
-
-
 def is_other_cancer(cond: Resource) -> bool:
     """An ICD-10 malignant neoplasm (C00–C97) that is neither HCC nor a secondary."""
     for system, code in codings(cond.get("code")):
         if (
             system in codes.PREFIX_MATCHED_SYSTEMS
             and code.startswith("C")
-            and not code.startswith(NOT_OTHER_CANCER)
+            and not code.startswith(codes.NOT_OTHER_CANCER_PREFIXES)
         ):
             return True
     return False

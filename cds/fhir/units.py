@@ -117,6 +117,9 @@ def factor(ucum: str, analyte: str) -> float:
     :raise UnitError: when the unit is not UCUM or cannot become the canonical unit.
     """
     canonical = CANONICAL[analyte]
+    if canonical.unit == "1" and _strip_annotations(ucum) != "1":
+        # A ratio has no unit: "%" under an INR code is a prothrombin activity, not an INR.
+        raise UnitError(f"unit '{ucum}' is not a unit of a ratio such as the INR")
     reg = _registry()
     try:
         source = reg.Quantity(1, reg.from_ucum(_strip_annotations(ucum)))

@@ -169,6 +169,7 @@ def to_json(a: Assessment) -> dict[str, Any]:
                 {"finding": label, **(fact(f) or {})} for label, f in documented_findings(tumour)
             ],
             "exclusions_documented": {k: source(v) for k, v in inputs.exclusions.items()},
+            "exclusions_to_review": {k: source(v) for k, v in inputs.exclusions_to_review.items()},
         },
         "missing": all_missing(a),
         "data_problems": list(inputs.data_problems),

@@ -207,3 +207,19 @@ def test_child_pugh_criterion_uses_the_trial_lab_window(days_ago, status):
     """The trial's Child-Pugh is scored on labs within 7 days, not the 30-day score lookback."""
     p = patient(labs=labs(days_ago=days_ago, bilirubin=2.5))  # 6, or 6–8 when the labs are stale
     assert criterion(p, "inc-child-pugh").status is status
+
+
+def test_undocumented_nodes_never_make_the_trial_stage_or_spread_met():
+    """mUICC T4 M0 with N undocumented could be IVA through N1: unknown, not met."""
+    p = patient(tumour=tumour(count=3, size=6.0, vp=2, nodes=None))
+    assert criterion(p, "inc-muicc-stage").status is Status.UNKNOWN
+    assert criterion(p, "inc-no-extrahepatic").status is Status.UNKNOWN
+    assert assess(p, AS_OF).eligibility.status != "eligible"
+
+
+def test_exclusion_that_needs_review_is_unknown():
+    """A documented arrhythmia (therapy not stated) makes that exclusion unknown, to review."""
+    af = Source("Condition/af", AS_OF, "icd-10-cm I48.0")
+    judgement = criterion(patient(exclusions_to_review={"arrhythmia": af}), "exc-arrhythmia")
+    assert judgement.status is Status.UNKNOWN
+    assert "review" in judgement.reason

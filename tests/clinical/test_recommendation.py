@@ -8,7 +8,7 @@ import pytest
 
 from cds.clinical.assessment import assess
 from cds.clinical.evidence import Fact, Source
-from cds.clinical.inputs import Resection, TumourPattern
+from cds.clinical.inputs import GradedFinding, Resection, Severity, TumourPattern
 from tests.clinical.builders import AS_OF, fact, labs, patient, tumour
 
 SURGERY = date(2024, 3, 1)
@@ -142,3 +142,68 @@ def test_unobtainable_diagnoses_are_unknown_not_absent():
     rec = option(patient(hcc=None, diagnoses_available=False))
     assert rec.option == "insufficient_data"
     assert "diagnoses" in rec.missing[0]
+
+
+@pytest.mark.parametrize(
+    ("finding", "severity", "word"),
+    [
+        ("encephalopathy", Severity.MILD, "encephalopathy"),
+        ("encephalopathy", Severity.MODERATE_OR_SEVERE, "encephalopathy"),
+        ("ascites", Severity.MODERATE_OR_SEVERE, "ascites"),
+    ],
+)
+def test_decompensation_is_a_contraindication_to_tace(finding, severity, word):
+    """Hepatic encephalopathy or moderate/severe ascites: no TACE, even at Child-Pugh 7."""
+    p = patient(**{finding: GradedFinding(severity, Source("Condition/d", None, "coded"))})
+    rec = option(p)
+    assert rec.option == "no_tace"
+    assert rec.liver_contraindicated
+    assert any(word in r for r in rec.reasons)
+
+
+def test_mild_ascites_alone_is_not_a_contraindication():
+    """Mild ascites at Child-Pugh 6: TACE is still suggested."""
+    p = patient(ascites=GradedFinding(Severity.MILD, Source("Condition/a", None, "coded")))
+    assert option(p).option == "tace"
+
+
+def test_b1_goes_to_transplant_evaluation():
+    """BCLC B1 (within extended transplant criteria): transplant evaluation first."""
+    rec = option(patient(tumour=tumour(within_transplant_criteria=True)))
+    assert rec.option == "no_tace"
+    assert "transplant" in rec.reasons[0]
+
+
+def test_tumour_only_contraindication_does_not_count_against_the_liver():
+    """Main portal vein invasion stops TACE but says nothing against sorafenib itself."""
+    rec = option(patient(tumour=tumour(vp=4)))
+    assert rec.contraindicated and not rec.liver_contraindicated
+
+
+def test_stale_ecog_is_not_used_for_bclc():
+    """An ECOG older than 30 days leaves the stage undetermined, saying why."""
+    result = assess(patient(ecog=fact(0, days_ago=40)), AS_OF)
+    assert result.bclc.stage is None
+    assert any("older than 30 days" in m for m in result.bclc.missing)
+    assert result.recommendation.option == "insufficient_data"
+
+
+def test_resection_hints_without_a_hepatectomy_leave_peng_open():
+    """A documented recurrence but no recognised hepatectomy: Peng unknown, not 'not met'."""
+    rec = option(patient(resection_hints=(Source("Condition/r", SURGERY, "recurrence"),)))
+    assert rec.option == "insufficient_data"
+    assert any("hepatectomy" in m for m in rec.missing)
+
+
+def test_unknown_trial_status_is_said_on_the_tace_card():
+    """TACE with the trial status unknown says the protocol option may still apply."""
+    rec = option(patient(labs=labs(platelets=None)))
+    assert rec.option == "tace"
+    assert any("eligibility is unknown" in r for r in rec.reasons)
+
+
+def test_trial_eligible_bclc_c_is_flagged_for_the_tumour_board():
+    """Branch portal invasion (BCLC C) but all trial criteria met: the card says so."""
+    rec = option(patient(tumour=tumour(vp=2)))
+    assert rec.option == "no_tace"
+    assert any("tumour board" in r for r in rec.reasons)

@@ -277,3 +277,125 @@ def test_absurdly_long_unit_is_refused_quickly():
     """A unit string far longer than any lab unit is refused before parsing."""
     bili = inputs(lab("a", "1975-2", 1.0, "1" * 100_000)).labs.bilirubin
     assert "not a laboratory unit" in bili.problem
+
+
+def test_newer_metastasis_finding_beats_older_ajcc_m0():
+    """An old cM0 does not hide a newer extrahepatic-metastasis finding (the latest wins)."""
+    m0 = observation(
+        "m",
+        codes.LOINC,
+        "21907-1",
+        when="2025-06-01",
+        valueCodeableConcept={"coding": [{"system": codes.AJCC, "code": "cM0"}]},
+    )
+    m1 = observation(
+        "x", codes.HCC_CDS, "extrahepatic-metastasis", when="2026-11-10", valueBoolean=True
+    )
+    assert inputs(m0, m1).tumour.distant_metastasis.value is True
+
+
+def test_findings_before_a_recurrence_do_not_stage_it():
+    """After a documented recurrence, the resected tumour's pT and size are not used."""
+    hx = {
+        "resourceType": "Procedure",
+        "id": "hx",
+        "status": "completed",
+        "subject": {"reference": "Patient/p1"},
+        "performedDateTime": "2025-03-10",
+        "code": {"coding": [{"system": codes.HCC_CDS, "code": "hepatectomy"}]},
+    }
+    old_t = observation(
+        "pt",
+        codes.LOINC,
+        "21899-0",
+        when="2025-03-14",
+        valueCodeableConcept={"coding": [{"system": codes.AJCC, "code": "pT1b"}]},
+    )
+    old_size = observation(
+        "s0",
+        codes.LOINC,
+        "33728-7",
+        when="2025-03-14",
+        valueQuantity={"value": 3, "unit": "cm", "system": codes.UCUM, "code": "cm"},
+    )
+    relapse = condition("r", codes.SNOMED, "25370001", clinical="recurrence")
+    relapse["onsetDateTime"] = "2026-10-20"
+    new_size = observation(
+        "s1",
+        codes.LOINC,
+        "33728-7",
+        when="2026-11-04",
+        valueQuantity={"value": 6, "unit": "cm", "system": codes.UCUM, "code": "cm"},
+    )
+    tumour = inputs(hx, old_t, old_size, relapse, new_size).tumour
+    assert tumour.recorded_t is None
+    assert tumour.largest_cm.value == 6.0
+
+
+@pytest.mark.parametrize("unit", ["%", "s"])
+def test_inr_in_percent_or_seconds_is_not_an_inr(unit):
+    """Under an INR code, '%' (prothrombin activity) or seconds are refused, never converted."""
+    inr = inputs(lab("i", "6301-6", 112, unit)).labs.inr
+    assert inr.value is None
+    assert "ratio" in inr.problem
+
+
+def test_hepatic_failure_with_coma_is_grade_4_encephalopathy():
+    """K72.91 (hepatic failure with coma) scores 3 points; K72.90 is not encephalopathy."""
+    with_coma = inputs(condition("c", codes.ICD10CM, "K72.91")).encephalopathy
+    assert with_coma.severity is Severity.MODERATE_OR_SEVERE
+    without = inputs(condition("c", codes.ICD10CM, "K72.90")).encephalopathy
+    assert without.severity is Severity.NOT_DOCUMENTED
+
+
+def test_other_cholangitis_is_not_a_cholestatic_disease():
+    """K83.09 (other cholangitis) does not switch on the PBC/PSC bilirubin bands; K83.01 does."""
+    assert inputs(condition("c", codes.ICD10CM, "K83.09")).cholestatic_disease is None
+    assert inputs(condition("c", codes.ICD10CM, "K83.01")).cholestatic_disease is not None
+
+
+def test_refuted_ascites_documents_its_absence():
+    """A refuted ascites Condition is documented absence, not 'not documented'."""
+    result = inputs(condition("a", codes.SNOMED, "389026000", verification="refuted"))
+    assert result.ascites.severity is Severity.ABSENT
+
+
+@pytest.mark.parametrize("status", ["provisional", "differential", "unconfirmed"])
+def test_unconfirmed_hcc_is_not_a_diagnosis(status):
+    """A provisional, differential or unconfirmed HCC is not yet a diagnosis."""
+    assert inputs(condition("h", codes.SNOMED, "25370001", verification=status)).hcc is None
+
+
+def test_hcc_recorded_after_surgery_is_not_a_recurrence():
+    """An HCC Condition merely recorded after the hepatectomy is not read as a recurrence."""
+    hx = {
+        "resourceType": "Procedure",
+        "id": "hx",
+        "status": "completed",
+        "subject": {"reference": "Patient/p1"},
+        "performedDateTime": "2026-10-01",
+        "code": {"coding": [{"system": codes.HCC_CDS, "code": "hepatectomy"}]},
+    }
+    late = condition("h", codes.SNOMED, "25370001")
+    late["recordedDate"] = "2026-10-11"
+    assert inputs(hx, late).resection.recurrence is None
+
+
+@pytest.mark.parametrize(
+    ("code", "decided", "review"),
+    [
+        ("D69.6", None, None),  # thrombocytopenia of cirrhosis
+        ("D68.4", None, None),  # acquired coagulation factor deficiency
+        ("D66", "bleeding-diathesis", None),  # haemophilia A
+        ("I48.0", None, "arrhythmia"),  # AF: on anti-arrhythmic therapy?
+        ("I25.2", None, "coronary-disease"),  # old myocardial infarction: active?
+        ("I21.4", "coronary-disease", None),  # acute myocardial infarction
+        ("C22.9", None, None),  # liver cancer, unspecified (often the HCC)
+        ("C18.7", "other-cancer", None),  # colon cancer
+    ],
+)
+def test_exclusion_codes(code, decided, review):
+    """Exclusions apply only for codes that decide them; others go to review or are ignored."""
+    result = inputs(condition("c", codes.ICD10CM, code))
+    assert set(result.exclusions) == ({decided} if decided else set())
+    assert set(result.exclusions_to_review) == ({review} if review else set())
