@@ -35,16 +35,28 @@ class OrderVerdict:
     reasons: tuple[str, ...]
 
 
+SYSTEMIC_NOTE = (
+    "sorafenib alone, as systemic therapy for advanced HCC, is a separate decision that this "
+    "service does not assess"
+)
+
+
 def check_order(order: str, rec: Recommendation) -> OrderVerdict | None:
-    """The verdict on one draft order, from the patient's recommendation."""
+    """The verdict on one draft order, from the patient's recommendation.
+
+    A sorafenib order is checked as part of TACE plus sorafenib: a contraindication to TACE that
+    says nothing against the liver (portal invasion, spread, B3) makes it unsupported, not
+    contraindicated, since systemic sorafenib may be exactly what such a patient needs.
+    """
     if rec.option == NOT_APPLICABLE:
         return None
-    if rec.option == NO_TACE and rec.contraindicated:
-        return OrderVerdict(order, "contraindicated", "critical", rec.reasons)
     if rec.option == INSUFFICIENT_DATA:
         return OrderVerdict(order, "missing-data", "warning", rec.missing)
     if rec.option == NO_TACE:
-        return OrderVerdict(order, "not-supported", "warning", rec.reasons)
+        if rec.contraindicated and (order == TACE_ORDER or rec.liver_contraindicated):
+            return OrderVerdict(order, "contraindicated", "critical", rec.reasons)
+        extra = (SYSTEMIC_NOTE,) if order == SORAFENIB_ORDER else ()
+        return OrderVerdict(order, "not-supported", "warning", (*rec.reasons, *extra))
     if order == TACE_ORDER or rec.option == TACE_PLUS_SORAFENIB or rec.protocol_option:
         return OrderVerdict(order, "supported", "info", rec.reasons)
     assert rec.option == TACE
@@ -54,8 +66,8 @@ def check_order(order: str, rec: Recommendation) -> OrderVerdict | None:
         "warning",
         (
             "TACE plus sorafenib is not supported for this patient: not the Peng 2024 population "
-            "and "
-            "not eligible for the NCT00919009 protocol; randomised trials in unselected patients "
-            "found no overall-survival benefit",
+            "and not eligible for the NCT00919009 protocol; randomised trials in unselected "
+            "patients found no overall-survival benefit",
+            SYSTEMIC_NOTE,
         ),
     )

@@ -54,10 +54,18 @@ def flags(a: dict[str, Any]) -> list[str]:
     return found
 
 
+def criteria_counts(a: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Per kind (inclusion, exclusion), how many criteria are met, not met and unknown."""
+    counts = {kind: Counter() for kind in ("inclusion", "exclusion")}
+    for c in a["eligibility"]["NCT00919009"]["criteria"]:
+        counts[c["kind"]][c["status"]] += 1
+    return {
+        kind: {s: n.get(s, 0) for s in ("met", "not_met", "unknown")} for kind, n in counts.items()
+    }
+
+
 def detail(a: dict[str, Any]) -> str:
-    statuses = Counter(c["status"] for c in a["eligibility"]["NCT00919009"]["criteria"])
-    counts = {s: statuses.get(s, 0) for s in ("met", "not_met", "unknown")}
-    return render_file("assessment-detail.md.j2", a=a, counts=counts, flags=flags(a))
+    return render_file("assessment-detail.md.j2", a=a, counts=criteria_counts(a), flags=flags(a))
 
 
 def source(evidence_id: str, a: dict[str, Any]) -> dict[str, Any]:
@@ -155,8 +163,15 @@ def order_cards(verdicts: list[Any], a: dict[str, Any]) -> list[dict[str, Any]]:
         spec = texts["order-check"][v.outcome]
         name = texts["order_names"][v.order]
         summary = render_string(spec["summary"], order_name=name, reasons=list(v.reasons) or [""])
+        rec = a["recommendation"]
+        with_sorafenib = rec["option"] == "tace_plus_sorafenib" or rec["protocol_option"]
         body = render_file(
-            "order-detail.md.j2", verdict=v, order_name=name, a=a, assessment=detail(a)
+            "order-detail.md.j2",
+            verdict=v,
+            order_name=name,
+            a=a,
+            assessment=detail(a),
+            with_sorafenib=with_sorafenib,
         )
         cards.append(
             card(

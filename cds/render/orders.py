@@ -10,7 +10,7 @@ Resource = dict[str, Any]
 
 SORAFENIB_DOSE_TEXT = (
     "Sorafenib 400 mg (2 × 200 mg tablets) by mouth twice daily, starting 3 days "
-    "after the first TACE (NCT00919009 / Peng 2024 schedule)"
+    "after the first TACE (NCT00919009 schedule)"
 )
 LAB_NAMES = {
     "bilirubin": ("1975-2", "Bilirubin.total [Mass/volume] in Serum or Plasma"),

@@ -11,6 +11,7 @@ from cds.clinical.assessment import Assessment
 from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.eligibility import Eligibility
 from cds.clinical.evidence import Fact, Lab, Source
+from cds.clinical.inputs import PatientInputs
 from cds.clinical.tumour import documented_findings
 from cds.paths import data_dir
 
@@ -102,6 +103,21 @@ def fact(f: Fact[Any] | None) -> dict[str, Any] | None:
     return {"value": value, "source": source(f.source)}
 
 
+def peng_sources(inputs: PatientInputs) -> dict[str, Any]:
+    """Where each part of the Peng population came from (the hepatectomy and its pathology)."""
+    r = inputs.resection
+    if r is None:
+        return {"hepatectomy": [source(s) for s in inputs.resection_hints] or None}
+    return {
+        "hepatectomy": source(r.procedure),
+        "r0_margin": source(r.margin.source) if r.margin else None,
+        "microvascular_invasion": source(r.microvascular_invasion.source)
+        if r.microvascular_invasion
+        else None,
+        "recurrence": source(r.recurrence.source) if r.recurrence else None,
+    }
+
+
 def to_json(a: Assessment) -> dict[str, Any]:
     """The whole assessment; keys listed in the README are stable."""
     inputs, rec = a.inputs, a.recommendation
@@ -147,6 +163,7 @@ def to_json(a: Assessment) -> dict[str, Any]:
         },
         "eligibility": {a.eligibility.trial: eligibility(a.eligibility)},
         "peng_2024_population": {
+            "sources": peng_sources(inputs),
             "status": a.peng.status.value,
             "criteria": {k: v.value for k, v in a.peng.criteria.items()},
             "missing": list(a.peng.missing),

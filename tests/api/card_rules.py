@@ -45,6 +45,8 @@ def check_card(card: dict[str, Any], where: str) -> None:
         check_coding(source["topic"], f"{where}.source.topic", display_required=False)
     if "detail" in card:
         assert isinstance(card["detail"], str), f"{where}: detail"
+        # A blank line inside a GFM table ends it: the rest would render as loose text.
+        assert "|\n\n|" not in card["detail"], f"{where}: a table is broken by a blank line"
     suggestions = card.get("suggestions") or []
     if suggestions:
         assert card.get("selectionBehavior") in SELECTION, (

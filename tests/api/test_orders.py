@@ -75,7 +75,9 @@ def cards(client, request):
         ("child_pugh_b8", tace, "critical", "Child-Pugh score 8"),
         ("ineligible_bilirubin", tace, "critical", "bilirubin"),
         ("ineligible_main_portal_vein", tace, "critical", "main portal vein"),
-        ("ineligible_extrahepatic_metastasis", sorafenib, "critical", "extrahepatic"),
+        ("ineligible_extrahepatic_metastasis", tace, "critical", "extrahepatic"),
+        ("ineligible_extrahepatic_metastasis", sorafenib, "warning", "separate decision"),
+        ("bclc_c_branch_pvi", sorafenib, "warning", "systemic therapy"),
         ("stale_labs", tace, "warning", "missing or stale"),
         ("bclc_0", tace, "warning", "not supported"),
         ("bclc_b_large_tumour", sorafenib, "warning", "not the Peng 2024 population"),
@@ -142,3 +144,11 @@ def test_draft_orders_must_be_a_bundle(client):
     request = order_request("child_pugh_c", "order-sign", tace())
     request["context"]["draftOrders"] = [tace()]
     assert client.post(URL, json=request).status_code == 400
+
+
+def test_tace_order_card_shows_no_sorafenib_schedule_when_the_combination_is_not_offered(client):
+    """A supported TACE order for a non-Peng, non-eligible patient: no sorafenib schedule."""
+    card = cards(client, order_request("bclc_b_large_tumour", "order-sign", tace()))[0]
+    assert card["indicator"] == "info"
+    assert "starting 3 days after the first TACE" not in card["detail"].split("---")[0]
+    assert "not suggested" in card["detail"].split("---")[0]

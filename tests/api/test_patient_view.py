@@ -65,6 +65,8 @@ def test_peng_card_recommends_the_combination_with_tace_alternative(client):
     assert dose["timing"]["repeat"] == {"frequency": 2, "period": 1, "periodUnit": "d"}
     assert "3 days after the first TACE" in dose["text"]
     assert "doi.org/10.1001/jamaoncol.2024.1831" in card["source"]["url"]
+    assert "| r0 margin | met | Observation/p16-resection-margin, 2025-03-14" in card["detail"]
+    assert "not yet checked against the paper" in card["detail"]
 
 
 def test_trial_eligible_card_offers_protocol_option_not_recommended(client):
