@@ -49,8 +49,13 @@ def flags(a: dict[str, Any]) -> list[str]:
         found.append(
             "trial exclusions not documented, confirm with the patient: " + ", ".join(undocumented)
         )
-    if a["child_pugh"]["class"] == "B" and a["bclc"]["liver_function"] == "preserved":
-        found.append("Child-Pugh B read as preserved liver function for BCLC: review")
+    low, high = a["child_pugh"]["score_range"]
+    if a["bclc"]["liver_function"] == "preserved" and high >= 7:
+        shown = f"{low}" if low == high else f"{low}–{high}"
+        found.append(
+            f"Child-Pugh {shown} (class B possible) read as preserved liver function "
+            "for BCLC: review"
+        )
     return found
 
 
