@@ -51,3 +51,15 @@ def bundle(*resources: dict[str, Any], kind: str = "collection") -> dict[str, An
             for r in (PATIENT, *resources)
         ],
     }
+
+
+def hepatectomy(performed: str) -> dict[str, Any]:
+    """A completed hepatectomy (project code) on a date."""
+    return {
+        "resourceType": "Procedure",
+        "id": "hx",
+        "status": "completed",
+        "subject": {"reference": "Patient/p1"},
+        "performedDateTime": performed,
+        "code": {"coding": [{"system": codes.HCC_CDS, "code": "hepatectomy"}]},
+    }

@@ -10,7 +10,7 @@ from cds.clinical.inputs import PortalInvasion, Severity
 from cds.fhir import codes
 from cds.fhir.extract import extract
 from cds.fhir.record import load_record
-from tests.fhir.factories import HCC_CONDITION, bundle, lab, observation
+from tests.fhir.factories import HCC_CONDITION, bundle, hepatectomy, lab, observation
 
 AS_OF = date(2026, 11, 15)
 
@@ -296,14 +296,7 @@ def test_newer_metastasis_finding_beats_older_ajcc_m0():
 
 def test_findings_before_a_recurrence_do_not_stage_it():
     """After a documented recurrence, the resected tumour's pT and size are not used."""
-    hx = {
-        "resourceType": "Procedure",
-        "id": "hx",
-        "status": "completed",
-        "subject": {"reference": "Patient/p1"},
-        "performedDateTime": "2025-03-10",
-        "code": {"coding": [{"system": codes.HCC_CDS, "code": "hepatectomy"}]},
-    }
+    hx = hepatectomy("2025-03-10")
     old_t = observation(
         "pt",
         codes.LOINC,
@@ -368,14 +361,7 @@ def test_unconfirmed_hcc_is_not_a_diagnosis(status):
 
 def test_hcc_recorded_after_surgery_is_not_a_recurrence():
     """An HCC Condition merely recorded after the hepatectomy is not read as a recurrence."""
-    hx = {
-        "resourceType": "Procedure",
-        "id": "hx",
-        "status": "completed",
-        "subject": {"reference": "Patient/p1"},
-        "performedDateTime": "2026-10-01",
-        "code": {"coding": [{"system": codes.HCC_CDS, "code": "hepatectomy"}]},
-    }
+    hx = hepatectomy("2026-10-01")
     late = condition("h", codes.SNOMED, "25370001")
     late["recordedDate"] = "2026-10-11"
     assert inputs(hx, late).resection.recurrence is None

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
@@ -47,6 +48,20 @@ PREFETCH_KEYS = ("patient", "labs", "findings", "conditions", "procedures")
 BUNDLE_KEYS = PREFETCH_KEYS[1:]
 FHIR_BASE = "https://ehr.fuzz.invalid/fhir"
 HUGE = 100_000  # characters in a "huge" string (100 kB to 1.8 MB of JSON, by character)
+
+# Shared by every property test: reproducible in CI, no example database, no timing health check.
+BASE_SETTINGS = settings(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=False,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
 
 
 # --- abbreviations for reproducers -----------------------------------------------------------

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from hypothesis import (
-    HealthCheck,
     assume,
     currently_in_test_context,
     event,
@@ -39,17 +38,7 @@ EXAMPLES = {
     "feedback": 450,
     "fhir_server": 250,
 }
-FUZZ = settings(
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=False,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ],
-)
+FUZZ = fz.BASE_SETTINGS
 MAX_BODY_BYTES = 8 * 1024 * 1024
 HOOK_STATUSES = {200, 400, 412}  # a known service, auth off, a body far below the size limit
 FEEDBACK_STATUSES = {200, 400}

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import given, note, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import (
     content_type_conformance,
@@ -38,19 +38,7 @@ CHECKS = [
 ]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 EXAMPLES_PER_OPERATION = 50
-SCHEMATHESIS = settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=False,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ],
-)
+SCHEMATHESIS = settings(fz.BASE_SETTINGS, max_examples=EXAMPLES_PER_OPERATION)
 # (path, method) of every documented operation; negative data needs something to break.
 OPERATIONS = [
     ("/cds-services", "GET", False),
