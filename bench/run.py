@@ -94,7 +94,8 @@ def report(
         "## HTTP on loopback",
         "",
         f"`cds serve` (gunicorn, 2 workers × 4 threads) and wrk with {http['connections']} "
-        f"connections for {http['seconds']} s each, on the same 2 cores; request: patient-view "
+        f"connections for {http['seconds']} s a route, three alternating rounds (the median round "
+        f"is shown), on the same 2 cores; request: patient-view "
         f"with {http['observations']} Observations ({http['body_kib']} KiB).",
         "",
         "| route | req/s | p50 | p99 |",
