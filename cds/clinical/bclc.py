@@ -108,7 +108,7 @@ def stage_bclc(t: Tumour, ecog: Fact[int] | None, cp: ChildPugh, ecog_gap: str =
         reasons = [
             r
             for r, on in (
-                ("portal (macrovascular) invasion", invasion),
+                ("macrovascular (portal or hepatic-vein) invasion", invasion),
                 ("extrahepatic spread", spread),
                 ("ECOG PS 1–2", ps >= 1),
             )

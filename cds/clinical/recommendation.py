@@ -142,10 +142,12 @@ def recommend(
                 "all NCT00919009 criteria are met (the trial enrolled BCLC C with branch "
                 "portal invasion): discuss at the tumour board"
             )
+        # The staging guideline is what withholds TACE; the combination trials are beside the point.
+        evidence = ("BCLC-2022", "NCT00919009") if trial.status == "eligible" else ("BCLC-2022",)
         return Recommendation(
             NO_TACE,
             tuple(reasons),
-            NEGATIVE_TRIALS,
+            evidence,
             contraindicated=True,
             liver_contraindicated=any(c.liver for c in contra),
         )
