@@ -29,9 +29,6 @@ ALBUMIN_G_DL_THREE_POINTS_BELOW = 2.8  # < 2.8 = 3 points; 2.8–3.5 = 2 points
 
 CLASS_BOUNDS = (("A", 5, 6), ("B", 7, 9), ("C", 10, 15))
 
-LABS = ("bilirubin", "albumin", "inr")
-COMPONENTS = (*LABS, "ascites", "encephalopathy")
-
 
 @dataclass(frozen=True)
 class Component:

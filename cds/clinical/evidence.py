@@ -34,15 +34,6 @@ def all_of(statuses: list[Status]) -> Status:
     return Status.MET
 
 
-def any_of(statuses: list[Status]) -> Status:
-    """Three-valued OR: met wins, then unknown, else not met."""
-    if Status.MET in statuses:
-        return Status.MET
-    if Status.UNKNOWN in statuses:
-        return Status.UNKNOWN
-    return Status.NOT_MET
-
-
 @dataclass(frozen=True)
 class Source:
     """Where a value came from: the resource, its clinical date and the value as written there."""

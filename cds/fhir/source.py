@@ -32,7 +32,6 @@ class Gathered:
 
     resources: list[Resource] = field(default_factory=list)
     unobtainable: dict[str, str] = field(default_factory=dict)
-    fetched: list[str] = field(default_factory=list)
     partial: list[str] = field(default_factory=list)  # prefetched keys with unread next pages
 
     def notes(self) -> list[str]:
@@ -113,7 +112,6 @@ class DataSource:
                 )
                 continue
             jobs[key] = self.executor.submit(fetch, client, query)
-            gathered.fetched.append(key)
         for key, value in prefetch.items():
             # Data the EHR sent under a key of its own is used too: nothing sent is dropped.
             if key not in self.templates and value is not None and not is_operation_outcome(value):
