@@ -1,5 +1,11 @@
 # syntax=docker/dockerfile:1
 # The HCC CDS Hooks service. Start command = the one tested outside Docker: `cds serve`.
+# The image cannot know the URL its clients call, so it refuses to start (one line, exit 2)
+# until it is given one: run it with at least
+#   -e CDS_PUBLIC_BASE_URL=https://cds.hospital.org   (the JWT aud)
+#   -e CDS_TRUSTED_ISSUERS_FILE=/config/issuers.json  (the EHRs allowed to call)
+#   -e CDS_FHIR_SERVER_ALLOWLIST=https://fhir.hospital.org/r4
+# (README, "Security"). The JWT check is never turned off by default.
 
 FROM python:3.11-slim AS build
 WORKDIR /src

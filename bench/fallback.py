@@ -65,6 +65,7 @@ def measure(calls: int = 20) -> dict[str, Any]:
         app = create_app(
             {
                 "AUTH_DISABLED": True,
+                "FHIR_ALLOW_LOOPBACK_HTTP": True,
                 "DATABASE": ":memory:",
                 "AS_OF": "2026-11-15",
                 "LOG_LEVEL": "WARNING",

@@ -39,7 +39,6 @@ def start_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
         "CDS_AS_OF": "2026-11-15",
         "CDS_DATABASE": str(workdir / "bench.sqlite3"),
         "CDS_WORKERS": "2",
-        "CDS_THREADS": "4",
     }
     cds = Path(sys.executable).with_name("cds")
     with (workdir / "serve.log").open("wb") as log:
@@ -64,7 +63,7 @@ def parse_wrk(output: str) -> dict[str, float]:
         value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
         return float(value) * UNITS_MS[unit]
 
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.M))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.M))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fallback, http_load, pipeline
+from bench import fallback, http_load, pipeline, slow_clients
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"ratio": 3.0, "p99_1000": 50.0, "http_share": 0.5, "fallback_ms": 300.0}
@@ -48,6 +48,7 @@ def report(
     cold: list[dict[str, Any]],
     http: dict[str, Any],
     slow: dict[str, Any],
+    clients: dict[str, Any],
 ) -> str:
     at = {r["observations"]: r for r in warm}[1000]
     at_cold = {r["observations"]: r for r in cold}[1000]
@@ -93,7 +94,7 @@ def report(
         "",
         "## HTTP on loopback",
         "",
-        f"`cds serve` (gunicorn, 2 workers × 4 threads) and wrk with {http['connections']} "
+        f"`cds serve` (waitress, 2 processes × 16 threads) and wrk with {http['connections']} "
         f"connections for {http['seconds']} s a route, three alternating rounds (the median round "
         f"is shown), on the same 2 cores; request: patient-view "
         f"with {http['observations']} Observations ({http['body_kib']} KiB).",
@@ -105,6 +106,7 @@ def report(
         f"| `POST /cds-services/hcc-assessment` | {hook['rps']:.0f} | {hook['p50']:.2f} ms | "
         f"{hook['p99']:.2f} ms |",
         "",
+        *slow_clients_section(clients),
         "## FHIR fallback",
         "",
         f"No prefetch; a FHIR server on loopback answers each of the {slow['queries_per_call']} "
@@ -116,12 +118,54 @@ def report(
     return "\n".join(lines)
 
 
+def probes(p: dict[str, Any]) -> str:
+    slowest = "none answered" if p["slowest_ms"] is None else f"slowest {p['slowest_ms']:.0f} ms"
+    return f"{p['in_time']} of {p['probes']} within 1 s ({slowest})"
+
+
+def slow_clients_section(c: dict[str, Any]) -> list[str]:
+    return [
+        "## Slow clients",
+        "",
+        f"`cds serve` as above while {c['connections']} connections are held for "
+        f"{c['seconds']} s (40 drip header bytes, 40 drip a request body, 40 sit idle), a probe "
+        "every 0.5 s (`bench/slow_clients.py`):",
+        "",
+        "| probe | answered 200 within 1 s |",
+        "|---|---|",
+        f"| `GET /healthz` | {probes(c['healthz'])} |",
+        f"| `POST /cds-services/hcc-assessment` (100 Observations) | {probes(c['hook'])} |",
+        "",
+        *SERVER_CHOICE,
+        "",
+    ]
+
+
+# Measured once, when `cds serve` moved from gunicorn to waitress (issue 8); the commands to
+# measure again are given. Both servers were run alternately on the same machine and hour.
+SERVER_CHOICE = [
+    "**Server choice.** gunicorn gthread (2 workers × 4 threads) hands a connection to a thread "
+    "before its request is read, so 8 dripping clients stall it; waitress reads each request "
+    "whole in its event loop first. Waitress is one process, so `cds serve` runs one per core "
+    "(`CDS_WORKERS`, default `os.cpu_count()`), each listening on the address with "
+    "`SO_REUSEPORT`, under a small supervisor (`cds/service/server.py`). Measured alternately "
+    "on 2026-12-01 with the previous commit's `cds serve` (gunicorn) and this one, same load "
+    "as above (`python -m bench.http_load`, `python -m bench.slow_clients`):",
+    "",
+    "| server | `/healthz` req/s | hook req/s | hook p50 | slow-client probes within 1 s |",
+    "|---|---|---|---|---|",
+    "GUNICORN_ROW",
+    "WAITRESS_ROW",
+]
+
+
 def main() -> int:
     warm = pipeline.measure()
     cold = pipeline.measure(cold=True)
     http = http_load.measure()
     slow = fallback.measure()
-    text = report(warm, cold, http, slow)
+    clients = slow_clients.measure()
+    text = report(warm, cold, http, slow, clients)
     notes = ROOT / "bench" / "NOTES.md"
     if notes.exists():
         text += "\n" + notes.read_text(encoding="utf-8")

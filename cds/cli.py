@@ -53,12 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo = sub.add_parser("demo", help="assess the built-in demo patient")
     demo.add_argument("--json", action="store_true")
-    serve = sub.add_parser("serve", help="run the CDS Hooks service with gunicorn")
+    serve = sub.add_parser("serve", help="run the CDS Hooks service (waitress)")
     serve.add_argument(
         "--bind", default=None, help="address:port (default CDS_BIND or 127.0.0.1:8080)"
     )
     serve.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default CDS_WORKERS or 2)"
+        "--workers", type=int, default=None, help="processes (default CDS_WORKERS or one per core)"
     )
     report = sub.add_parser("feedback-report", help="accept/override counts per card kind")
     report.add_argument(

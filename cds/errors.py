@@ -33,7 +33,7 @@ class MissingData(CdsError):
     status_code = 412
 
 
-class DeadlineExceeded(CdsError):
-    """The whole call ran out of time; the API answers with no cards rather than hang."""
+class ConfigError(CdsError):
+    """The service's configuration (a setting or a file it names) is unusable."""
 
-    status_code = 200
+    status_code = 500

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import logging
-import time
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from cds.clinical.order_check import check_order
-from cds.errors import DeadlineExceeded, InvalidHookRequest, UnknownService
+from cds.errors import InvalidHookRequest, UnknownService
 from cds.fhir.client import Deadline
 from cds.fhir.orders import checked_orders
 from cds.fhir.record import flatten, record_from_resources
 from cds.pipeline import assess_record
 from cds.render.cards import order_cards, patient_view_cards
 from cds.report.assessment_json import to_json
+from cds.service.auth import claimed_issuer
 from cds.service.feedback import parse_feedback
 from cds.service.hooks import HookRequest, parse_hook_request
 from cds.service.wiring import Services
@@ -32,14 +31,21 @@ def json_body() -> Any:
 
 
 def audience(services: Services) -> str:
-    """The exact URL invoked, as the client's JWT must name it in ``aud``."""
+    """The URL invoked, as the client's JWT must name it in ``aud``.
+
+    Built from the configured public base URL only: the request's Host and forwarded headers
+    are the caller's to choose, so they never decide which audience is accepted.
+    """
     base = services.settings.public_base_url
-    return (base.rstrip("/") + request.path) if base else request.base_url
+    if base is None:  # Settings refuses the JWT check without it; this is a second lock
+        raise RuntimeError("no public base URL configured")
+    return base + request.path
 
 
 def known(services: Services, service_id: str) -> None:
+    g.service_id = service_id[:80]
     if service_id not in services.definitions:
-        raise UnknownService(f"no CDS service '{service_id}'")
+        raise UnknownService(f"no CDS service '{service_id[:80]}'")
 
 
 def loggable(text: str) -> str:
@@ -48,8 +54,12 @@ def loggable(text: str) -> str:
 
 
 def authenticate(services: Services) -> None:
-    if services.verifier is not None:
-        services.verifier.verify(request.headers.get("Authorization"), audience(services))
+    if services.verifier is None:
+        return
+    header = request.headers.get("Authorization")
+    g.client_issuer = claimed_issuer(header)
+    claims = services.verifier.verify(header, audience(services))
+    g.client_issuer = claims["iss"]
 
 
 def assess_hook(
@@ -87,43 +97,22 @@ def build_blueprint(services: Services) -> Blueprint:
 
     @bp.post("/cds-services/<service_id>")
     def call_service(service_id: str) -> Response:
-        started = time.monotonic()
         known(services, service_id)
         authenticate(services)
         settings = services.settings
-        hook = parse_hook_request(
-            json_body(),
-            services.definitions[service_id].hooks,
-            settings.fhir_allow_http,
-            settings.fhir_server_allowlist,
-        )
+        body = json_body()
+        if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
+            g.hook_instance = body["hookInstance"]
+        hook = parse_hook_request(body, services.definitions[service_id].hooks, services.url_policy)
+        # Every FHIR fetch ends by this deadline (its socket is shut then); what was not obtained
+        # in time is named on the card, or is 412 when it is the Patient.
         deadline = Deadline.after(settings.deadline_seconds)
-        # The whole call runs on a worker thread so that the deadline bounds all of it, not only
-        # the FHIR fetches: past it the EHR gets no cards rather than a late answer.
-        call = services.calls.submit(assess_hook, services, service_id, hook, deadline)
-        try:
-            cards = call.result(timeout=max(deadline.remaining(), 0.0))
-        except (DeadlineExceeded, FutureTimeout) as exc:
-            call.cancel()
-            log.warning(
-                "service=%s hookInstance=%s answered no cards: %s",
-                service_id,
-                loggable(hook.hook_instance),
-                exc or "the call outlasted the deadline",
-            )
-            return jsonify({"cards": []})
+        cards = assess_hook(services, service_id, hook, deadline)
         services.feedback.record_cards(
             service_id,
             [(c["uuid"], c["extension"]["org.example.hcc-cds.card-kind"]) for c in cards],
         )
-        log.info(
-            "service=%s hook=%s hookInstance=%s cards=%d ms=%.0f",
-            service_id,
-            hook.hook,
-            loggable(hook.hook_instance),
-            len(cards),
-            (time.monotonic() - started) * 1000,
-        )
+        g.cards = len(cards)
         return jsonify({"cards": cards})
 
     @bp.post("/cds-services/<service_id>/feedback")
@@ -132,7 +121,7 @@ def build_blueprint(services: Services) -> Blueprint:
         authenticate(services)
         items = parse_feedback(json_body())
         stored, duplicates = services.feedback.add(service_id, items)
-        log.info("service=%s feedback stored=%d duplicates=%d", service_id, stored, duplicates)
+        g.feedback = f"stored={stored} duplicates={duplicates}"
         return jsonify({"stored": stored, "duplicates": duplicates})
 
     @bp.get("/healthz")

@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jwt
-import requests
 
-from cds.errors import CdsError
+from cds.errors import CdsError, ConfigError
+from cds.fhir.client import Deadline, FhirFetchError, get_bytes, guarded_session
+from cds.fhir.url_policy import UrlPolicy, UrlRefused, parse_allowed
 from cds.service.sqlite import ThreadConnections, open_wal
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ ALLOWED_ALGORITHMS: dict[str, str] = {"ES384": "EC", "RS384": "RSA", "ES256": "E
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")
 JKU_CACHE_SECONDS = 300
 JKU_FETCH_TIMEOUT_SECONDS = 3
+JWKS_MAX_BYTES = 256 * 1024
 
 # Times are checked by _check_times against the injectable clock, so PyJWT's own clock-based
 # checks are off; PyJWT still checks the signature, required claims, aud, and jti/sub types.
@@ -56,12 +58,6 @@ _DECODE_OPTIONS: Options = {
     "verify_nbf": False,
     "enforce_minimum_key_length": True,
 }
-
-
-class ConfigError(CdsError):
-    """The trusted-issuer file cannot be read or is not in the expected form."""
-
-    status_code = 500
 
 
 class Unauthorized(CdsError):  # noqa: N818 -- named after HTTP 401, as the API contract asks
@@ -173,12 +169,20 @@ def _entry_jwks(entry: JsonObject, folder: Path, where: str) -> JsonObject | Non
 
 def _entry_jku(entry: JsonObject, where: str) -> tuple[str, ...]:
     urls = entry.get("jku", [])
-    # The spec makes TLS a MUST; a key set fetched over plain HTTP could be swapped in transit.
-    if not isinstance(urls, list) or not all(
-        isinstance(url, str) and url.startswith("https://") for url in urls
-    ):
+    if not isinstance(urls, list):
         raise ConfigError(f"{where}.jku: must be an array of https:// URLs")
-    return tuple(urls)
+    try:
+        return tuple(canonical_jku(url) for url in urls)
+    except UrlRefused as exc:
+        raise ConfigError(f"{where}.jku: {exc.reason}") from None
+
+
+def canonical_jku(url: object) -> str:
+    """A ``jku`` in canonical form (cds.fhir.url_policy); https only, as the spec's TLS MUST says.
+
+    :raise UrlRefused: for any other URL.
+    """
+    return parse_allowed(url, UrlPolicy(), allow_query=True).url
 
 
 # --- replay cache ----------------------------------------------------------------------------
@@ -243,13 +247,24 @@ def _open_replay_db(path: str) -> sqlite3.Connection:
 def fetch_jwks_over_https(url: str) -> JsonObject:
     """GET a JWKS document (no redirects: the allow-list names the exact URL).
 
-    :raise OSError: on a network error or a non-200 status (requests errors are OSErrors).
-    :raise ValueError: if the body is not JSON.
+    The whole answer must arrive within ``JKU_FETCH_TIMEOUT_SECONDS``, with the FHIR client's
+    deadline-guarded sockets.
+
+    :raise OSError: on a network error or a non-200 status.
+    :raise ValueError: if the URL is refused or the body is not JSON.
     """
-    response = requests.get(url, timeout=JKU_FETCH_TIMEOUT_SECONDS, allow_redirects=False)
-    if response.status_code != 200:
-        raise requests.HTTPError(f"HTTP {response.status_code}", response=response)
-    return response.json()  # type: ignore[no-any-return]
+    allowed = parse_allowed(url, UrlPolicy(), allow_query=True)
+    deadline = Deadline.after(JKU_FETCH_TIMEOUT_SECONDS)
+    with guarded_session() as session:
+        try:
+            status, body = get_bytes(
+                session, allowed, {}, deadline, JKU_FETCH_TIMEOUT_SECONDS, JWKS_MAX_BYTES
+            )
+        except FhirFetchError as exc:
+            raise OSError(str(exc)) from None
+    if status != 200:
+        raise OSError(f"HTTP {status}")
+    return json.loads(body)  # type: ignore[no-any-return]
 
 
 class JwtVerifier:
@@ -309,9 +324,17 @@ class JwtVerifier:
             raise Unauthorized("token issuer is not trusted")
         return issuer
 
+    @property
+    def issuer_count(self) -> int:
+        return len(self._issuers)
+
     def _signing_key(self, issuer: TrustedIssuer, header: JsonObject) -> JsonObject:
         jku = header.get("jku")
         if jku is not None:
+            try:
+                jku = canonical_jku(jku)
+            except UrlRefused:
+                raise Unauthorized("token jku is not a canonical https URL") from None
             if jku not in issuer.jku_allowed:
                 raise Unauthorized("token jku is not allow-listed for its issuer")
             jwk = find_jwk(self._jku_jwks(jku), header["kid"])
@@ -363,6 +386,17 @@ class JwtVerifier:
         keep_until = min(claims["exp"], claims["iat"] + self._max_age) + self._leeway
         if self._replay.seen_before(iss, jti, keep_until):
             raise Unauthorized("token jti has already been used")
+
+
+def claimed_issuer(authorization_header: str | None) -> str | None:
+    """The ``iss`` a token claims, unverified, for the access log only (bounded, or ``None``)."""
+    try:
+        iss = jwt.decode(bearer_token(authorization_header), options={"verify_signature": False})[
+            "iss"
+        ]
+    except (Unauthorized, jwt.PyJWTError, KeyError, TypeError):
+        return None
+    return iss[:120] if isinstance(iss, str) else None
 
 
 def bearer_token(authorization_header: str | None) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 from cds.errors import InvalidHookRequest
+from cds.fhir.url_policy import AllowedUrl, UrlPolicy, UrlRefused, parse_allowed
 
 # Context fields each hook requires (cds-hooks-library, hookVersion 1.0).
 REQUIRED_CONTEXT = {
@@ -14,7 +14,6 @@ REQUIRED_CONTEXT = {
     "order-select": ("userId", "patientId", "selections", "draftOrders"),
     "order-sign": ("userId", "patientId", "draftOrders"),
 }
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class HookRequest:
     hook_instance: str
     context: dict[str, Any]
     prefetch: dict[str, Any]
-    fhir_server: str | None
+    fhir_server: AllowedUrl | None
     access_token: str | None
 
     @property
@@ -38,27 +37,16 @@ def _require(condition: bool, message: str) -> None:
         raise InvalidHookRequest(message)
 
 
-def _fhir_server(body: dict[str, Any], allow_http: bool, allowed: tuple[str, ...]) -> str | None:
+def _fhir_server(body: dict[str, Any], policy: UrlPolicy) -> AllowedUrl | None:
     server = body.get("fhirServer")
     if server is None:
         _require("fhirAuthorization" not in body, "fhirAuthorization requires fhirServer (cds-r-1)")
         return None
-    _require(isinstance(server, str) and server != "", "fhirServer: must be a URL")
     try:
-        url = urlparse(server)
-        host = url.hostname
-    except ValueError:  # e.g. "https://[::1/fhir": an unbalanced IPv6 literal
-        raise InvalidHookRequest("fhirServer: must be a URL") from None
-    _require(url.scheme in ("https", "http") and bool(host), "fhirServer: must be a URL")
-    _require(
-        url.scheme == "https" or allow_http or url.hostname in LOOPBACK_HOSTS,
-        "fhirServer: must use https",
-    )
-    _require(
-        not allowed or any(server.startswith(prefix) for prefix in allowed),
-        "fhirServer: not an allowed FHIR server for this service",
-    )
-    return server
+        # The same parser gives the URL the HTTP client connects to (cds.fhir.url_policy).
+        return parse_allowed(server, policy)
+    except UrlRefused as exc:
+        raise InvalidHookRequest(f"fhirServer: {exc.reason}") from None
 
 
 def _token(body: dict[str, Any]) -> str | None:
@@ -101,8 +89,7 @@ def _context(hook: str, context: Any) -> dict[str, Any]:
 def parse_hook_request(
     body: Any,
     hooks: tuple[str, ...],
-    allow_http: bool = False,
-    allowed_servers: tuple[str, ...] = (),
+    policy: UrlPolicy | None = None,
 ) -> HookRequest:
     """Check the request against the spec and the service's hooks.
 
@@ -121,6 +108,6 @@ def parse_hook_request(
         hook_instance=instance,
         context=_context(hook, body.get("context")),
         prefetch=prefetch,
-        fhir_server=_fhir_server(body, allow_http, allowed_servers),
+        fhir_server=_fhir_server(body, policy or UrlPolicy()),
         access_token=_token(body),
     )

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from cds.fhir.client import Deadline, FhirClient, FhirLimits
+from cds.fhir.client import Deadline, FhirClient, FhirLimits, guarded_session
 from cds.fhir.source import DataSource
+from cds.fhir.url_policy import UrlPolicy
 from cds.service.auth import (
     JwtVerifier,
     ReplayCache,
@@ -75,22 +75,20 @@ class Services:
     definitions: dict[str, ServiceDefinition]
     verifier: JwtVerifier | None
     feedback: FeedbackStore
-    executor: Executor  # concurrent FHIR fetches
-    calls: Executor  # whole hook calls, so that the deadline bounds them (api.call_service)
-    session_factory: Callable[[], requests.Session] = requests.Session
+    url_policy: UrlPolicy = field(default_factory=UrlPolicy)  # fhirServer and next links
+    # One session per hook call; its sockets are shut at the call's deadline.
+    session_factory: Callable[[], requests.Session] = guarded_session
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         discovery = load_discovery()
-        workers = settings.fetch_workers
         return cls(
             settings,
             discovery,
             service_definitions(discovery),
             build_verifier(settings),
             FeedbackStore(settings.database),
-            ThreadPoolExecutor(workers, thread_name_prefix="fhir-fetch"),
-            ThreadPoolExecutor(workers, thread_name_prefix="hook-call"),
+            settings.url_policy(),
         )
 
     def as_of(self) -> date:
@@ -109,7 +107,12 @@ class Services:
             if hook.fhir_server is None:
                 return None
             return FhirClient(
-                hook.fhir_server, hook.access_token, self.session_factory(), limits, deadline
+                hook.fhir_server,
+                hook.access_token,
+                self.session_factory(),
+                limits,
+                deadline,
+                self.url_policy,
             )
 
-        return DataSource(definition.prefetch, self.executor, make_client)
+        return DataSource(definition.prefetch, make_client, self.settings.fetch_workers)

@@ -52,10 +52,16 @@ def test_missing_or_wrong_fields_are_400_naming_the_field(client, change, field)
     assert field in diagnostics(response)
 
 
-def test_loopback_http_fhir_server_is_allowed(client):
-    """http is accepted for a FHIR server on loopback (local testing)."""
+def test_loopback_http_needs_the_development_setting(client, tmp_path):
+    """Plain http, even to loopback, is refused unless development explicitly allows it."""
+    from cds import create_app
+
     request = hook_request(NAME, fhirServer="http://127.0.0.1:8080/fhir")
-    assert client.post(URL, json=request).status_code == 200
+    response = client.post(URL, json=request)
+    assert response.status_code == 400
+    assert "https" in diagnostics(response)
+    app = create_app(app_config(tmp_path, FHIR_ALLOW_LOOPBACK_HTTP=True))
+    assert CheckingClient(app.test_client()).post(URL, json=request).status_code == 200
 
 
 def test_fhir_server_allowlist(tmp_path):
@@ -67,7 +73,7 @@ def test_fhir_server_allowlist(tmp_path):
     request = hook_request(NAME, fhirServer="https://evil.example.com/fhir")
     response = client.post(URL, json=request)
     assert response.status_code == 400
-    assert "not an allowed FHIR server" in diagnostics(response)
+    assert "not on the allow-list" in diagnostics(response)
 
 
 def test_unknown_service_is_404(client):
@@ -107,3 +113,46 @@ def test_unexpected_error_is_500_without_trace(client, monkeypatch):
     text = diagnostics(response)
     assert "secret internals" not in response.get_data(as_text=True)
     assert "internal error" in text
+
+
+@pytest.mark.parametrize(
+    ("server", "reason"),
+    [
+        # The security review's cases: each once passed the check and was fetched.
+        ("http://2130706433:8412\\@127.0.0.1/fhir", "backslash"),
+        ("http://127.0.0.1:8411@localhost:8412/fhir", "user information"),
+        ("https://fhir.hospital.org.evil.example/", "allow-list"),
+        ("http://127.0.0.1:8412/fhir", "allow-list"),
+    ],
+)
+def test_tricky_fhir_server_urls_are_refused(tmp_path, server, reason):
+    """fhirServer goes through the one URL parser: tricks and near-misses are 400."""
+    from cds import create_app
+
+    allowed = ["https://fhir.hospital.org", "http://127.0.0.1:8411"]
+    config = app_config(tmp_path, FHIR_SERVER_ALLOWLIST=allowed, FHIR_ALLOW_LOOPBACK_HTTP=True)
+    client = CheckingClient(create_app(config).test_client())
+    response = client.post(URL, json=hook_request(NAME, fhirServer=server))
+    assert response.status_code == 400
+    assert reason in diagnostics(response)
+
+
+def test_answers_are_not_to_be_cached(client):
+    """Hook, feedback and error answers carry Cache-Control: no-store (they hold patient data)."""
+    feedback = {
+        "feedback": [
+            {
+                "card": "c1",
+                "outcome": "overridden",
+                "overrideReason": {"userComment": "n/a"},
+                "outcomeTimestamp": "2026-11-15T10:00:00Z",
+            }
+        ]
+    }
+    answers = [
+        client.post(URL, json=hook_request(NAME)),
+        client.post(URL + "/feedback", json=feedback),
+        client.post(URL, json=hook_request(NAME, prefetch={})),  # 412
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 412]
+    assert all(a.headers["Cache-Control"] == "no-store" for a in answers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -225,22 +226,132 @@ def test_connection_error_and_timeout(client):
     assert "could not obtain 'findings': timeout" in detail
 
 
-@responses.activate
-def test_deadline_answers_no_cards_instead_of_hanging(tmp_path):
-    """A FHIR server slower than the call's deadline: 200 with no cards, not a hang."""
+def slow_client(tmp_path, seconds=0.3):
     from cds import create_app
     from tests.api.conftest import CheckingClient, app_config
 
-    client = CheckingClient(create_app(app_config(tmp_path, DEADLINE_SECONDS=0.3)).test_client())
+    return CheckingClient(create_app(app_config(tmp_path, DEADLINE_SECONDS=seconds)).test_client())
 
+
+def wait_for_fetch_threads():
+    """A mocked slow answer cannot be cut at the deadline (no socket): wait for its thread
+    while the mock is active, so that its late call is not recorded in the next test's mock."""
+    for _ in range(50):  # bounded: up to 5 s
+        if not any(t.name.startswith("fhir-fetch") for t in threading.enumerate()):
+            return
+        time.sleep(0.1)
+
+
+def serve_slowly(rsps, path_pattern, body):
     def slow(request):
         time.sleep(1.0)
-        return 200, {}, "{}"
+        return 200, {}, body
 
-    responses.add_callback(
-        responses.GET, re.compile(re.escape(FHIR) + r"/Observation.*"), callback=slow
-    )
+    rsps.add_callback(responses.GET, re.compile(re.escape(FHIR) + path_pattern), callback=slow)
+
+
+@responses.activate
+def test_data_late_past_the_deadline_is_named_on_the_card(tmp_path):
+    """Labs slower than the call's deadline: the card names them as not obtained in time."""
+    serve_slowly(responses, r"/Observation.*", "{}")
     request = hook_request(NAME, prefetch=without(prefetch_of(NAME), "labs"), fhirServer=FHIR)
-    response = client.post(URL, json=request)
+    response = slow_client(tmp_path).post(URL, json=request)
     assert response.status_code == 200
-    assert response.json == {"cards": []}
+    card = response.json["cards"][0]
+    assert card["extension"]["org.example.hcc-cds.card-kind"] == "insufficient_data"
+    assert "could not obtain 'labs': timeout" in card["detail"]
+    wait_for_fetch_threads()
+
+
+@responses.activate
+def test_patient_late_past_the_deadline_is_412(tmp_path):
+    """The Patient not obtained within the deadline: 412, never an empty card list."""
+    serve_slowly(responses, r"/Patient/.*", '{"resourceType": "Patient", "id": "x"}')
+    request = hook_request(NAME, prefetch=without(prefetch_of(NAME), "patient"), fhirServer=FHIR)
+    response = slow_client(tmp_path).post(URL, json=request)
+    assert response.status_code == 412
+    assert "timeout" in response.json["issue"][0]["diagnostics"]
+    wait_for_fetch_threads()
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (None, "null for the Patient"),
+        ({"resourceType": "Practitioner", "id": "x"}, "a Practitioner instead of the Patient"),
+        ([1, 2], "not a FHIR resource"),
+    ],
+)
+@responses.activate
+def test_prefetched_patient_null_or_another_resource_is_412(client, value, said):
+    """prefetch.patient null or not a Patient: 412 naming what came (spec: SHALL 412)."""
+    request = hook_request(NAME, prefetch={**prefetch_of(NAME), "patient": value}, fhirServer=FHIR)
+    response = client.post(URL, json=request)
+    assert response.status_code == 412
+    assert said in response.json["issue"][0]["diagnostics"]
+    assert len(responses.calls) == 0  # null means "no data": not re-queried
+
+
+@responses.activate
+def test_patient_operation_outcome_is_fetched_then_412_if_still_missing(client):
+    """An OperationOutcome for the Patient is fetched; a failed fetch is then 412."""
+    outcome = {"resourceType": "OperationOutcome", "issue": []}
+    serve(responses, "patient", outcome, status=404)
+    request = hook_request(
+        NAME, prefetch={**prefetch_of(NAME), "patient": outcome}, fhirServer=FHIR
+    )
+    response = client.post(URL, json=request)
+    assert response.status_code == 412
+    assert "not-found" in response.json["issue"][0]["diagnostics"]
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_patient_read_giving_another_resource_is_412(client):
+    """A Patient read answered with another resource type: 412, not a card about nobody."""
+    serve(responses, "patient", {"resourceType": "Practitioner", "id": "x"})
+    request = hook_request(NAME, prefetch=without(prefetch_of(NAME), "patient"), fhirServer=FHIR)
+    assert client.post(URL, json=request).status_code == 412
+
+
+@responses.activate
+def test_conditions_late_say_the_diagnosis_could_not_be_checked(tmp_path):
+    """Conditions not obtained in time: the card says the HCC diagnosis is unknown."""
+    serve_slowly(responses, r"/Condition.*", "{}")
+    request = hook_request(NAME, prefetch=without(prefetch_of(NAME), "conditions"), fhirServer=FHIR)
+    card = slow_client(tmp_path).post(URL, json=request).json["cards"][0]
+    assert card["extension"]["org.example.hcc-cds.card-kind"] == "insufficient_data"
+    assert "diagnoses (Condition resources)" in card["detail"]
+    wait_for_fetch_threads()
+
+
+def test_conditions_with_unread_pages_are_not_taken_as_no_hcc(client):
+    """HCC on an unread page: 'no HCC' is unknown, so a card rather than a silent empty list."""
+    first_page = searchset([])
+    first_page["link"] = [{"relation": "next", "url": FHIR + "/Condition?page=2"}]
+    request = hook_request(NAME, prefetch={**prefetch_of(NAME), "conditions": first_page})
+    card = client.post(URL, json=request).json["cards"][0]
+    assert card["extension"]["org.example.hcc-cds.card-kind"] == "insufficient_data"
+    assert "diagnoses (Condition resources)" in card["detail"]
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://fhir.example.org/r4@evil.example/Observation?page=2",
+        "https://fhir.example.org.evil.example/r4/Observation?page=2",
+        "https://fhir.example.org:8443/r4/Observation?page=2",
+        "http://fhir.example.org/r4/Observation?page=2",
+        "https://fhir.example.org/r4x/Observation?page=2",
+        "https://fhir.example.org/r4/..%2F/Observation?page=2",
+    ],
+)
+@responses.activate
+def test_next_links_away_from_the_fhir_server_are_not_followed(client, next_url):
+    """A next link is parsed like fhirServer and must lie under it: no request, token or not."""
+    full = prefetch_of(NAME)
+    labs = dict(full["labs"], link=[{"relation": "next", "url": next_url}])
+    request = hook_request(NAME, prefetch={**full, "labs": labs}, fhirServer=FHIR)
+    card = client.post(URL, json=request).json["cards"][0]
+    assert "could not obtain 'labs (next pages)': bad-paging" in card["detail"]
+    assert len(responses.calls) == 0

@@ -24,7 +24,9 @@ def secured(tmp_path):
     keys.write_text(json.dumps(jwks(public_jwk(KEY, KID))))
     issuers = tmp_path / "issuers.json"
     issuers.write_text(json.dumps({"issuers": [{"iss": ISS, "jwks_file": "ehr-jwks.json"}]}))
-    config = app_config(tmp_path, AUTH_DISABLED=False, TRUSTED_ISSUERS_FILE=str(issuers))
+    config = app_config(
+        tmp_path, AUTH_DISABLED=False, TRUSTED_ISSUERS_FILE=str(issuers), PUBLIC_BASE_URL=BASE
+    )
     return CheckingClient(create_app(config).test_client())
 
 
@@ -41,13 +43,59 @@ URL = "/cds-services/hcc-assessment"
 
 
 def test_auth_is_on_by_default(tmp_path):
-    """Without configuration, a call with no JWT is refused."""
-    config = app_config(tmp_path)
+    """Without CDS_AUTH_DISABLED, a call with no JWT is refused."""
+    config = app_config(tmp_path, PUBLIC_BASE_URL=BASE)
     config.pop("AUTH_DISABLED")
     client = create_app(config).test_client()
     response = client.post(URL, json=hook_request("child_pugh_a5"))
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_jwt_check_without_a_public_base_url_refuses_to_start(tmp_path):
+    """The audience cannot fall back to the request's Host: no public URL, no app."""
+    from cds.errors import ConfigError
+
+    config = app_config(tmp_path)
+    config.pop("AUTH_DISABLED")
+    with pytest.raises(ConfigError, match="CDS_PUBLIC_BASE_URL"):
+        create_app(config)
+
+
+@pytest.mark.parametrize(
+    ("aud", "headers"),
+    [
+        # The issue's case: a token minted for another hospital's URL, sent with its Host.
+        ("http://cds.other-hospital.example" + URL, {"Host": "cds.other-hospital.example"}),
+        (
+            "https://cds.other-hospital.example" + URL,
+            {
+                "Host": "cds.other-hospital.example",
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "cds.other-hospital.example",
+            },
+        ),
+    ],
+)
+def test_the_caller_cannot_choose_the_audience(secured, aud, headers):
+    """aud is the configured public URL: Host and forwarded headers do not change it."""
+    response = secured.post(
+        URL, json=hook_request("child_pugh_a5"), headers={**headers, **auth(aud)}
+    )
+    assert response.status_code == 401
+
+
+def test_a_refusal_is_generic_for_the_caller_and_explained_in_the_log(secured, caplog):
+    """The 401 names no issuer, key or reason; the access log line does, for the integrator."""
+    caplog.set_level("INFO", logger="cds.access")
+    wrong = {"Authorization": "Bearer " + token(BASE + URL, iss="https://unknown.example")}
+    response = secured.post(URL, json=hook_request("child_pugh_a5"), headers=wrong)
+    assert response.status_code == 401
+    text = response.get_data(as_text=True)
+    assert "issuer" not in text and "unknown.example" not in text and KID not in text
+    line = next(r.getMessage() for r in caplog.records if r.name == "cds.access")
+    assert "status=401" in line and "issuer is not trusted" in line
+    assert "issuer='https://unknown.example (claimed)'" in line
 
 
 def test_valid_token_is_accepted(secured):
@@ -142,8 +190,10 @@ def test_sandbox_issuer_is_opt_in(tmp_path):
     """The pinned public sandbox key is trusted only when CDS_TRUST_SANDBOX is set."""
     from cds.service.wiring import SANDBOX_ISSUER
 
-    off = create_app(app_config(tmp_path, AUTH_DISABLED=False))
-    on = create_app(app_config(tmp_path, AUTH_DISABLED=False, TRUST_SANDBOX=True))
+    off = create_app(app_config(tmp_path, AUTH_DISABLED=False, PUBLIC_BASE_URL=BASE))
+    on = create_app(
+        app_config(tmp_path, AUTH_DISABLED=False, PUBLIC_BASE_URL=BASE, TRUST_SANDBOX=True)
+    )
     verifier_off = off.extensions["hcc_cds"].verifier
     verifier_on = on.extensions["hcc_cds"].verifier
     assert SANDBOX_ISSUER not in verifier_off._issuers

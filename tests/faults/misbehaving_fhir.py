@@ -6,6 +6,7 @@ mode starts with ``patient-``), so a test can aim the fault at the searches or a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -15,9 +16,13 @@ from typing import Any
 BIG_BYTES = 50 * 1024 * 1024
 
 
+DRIP_BODY = b'{"resourceType": "Bundle", "type": "searchset", "entry": []}'
+
+
 class Handler(BaseHTTPRequestHandler):
     patient: dict[str, Any] = {}
     stop = threading.Event()
+    requested: list[str] = []  # every path asked for, in order
 
     def log_message(self, *args: Any) -> None:  # keep test output clean
         return
@@ -30,6 +35,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.requested.append(self.path)
         mode, _, rest = self.path.lstrip("/").partition("/")
         if rest.startswith("Patient/") and not mode.startswith("patient-"):
             self.send(200, json.dumps(self.patient).encode())
@@ -38,7 +44,42 @@ class Handler(BaseHTTPRequestHandler):
 
     def fault_slow(self, mode: str, rest: str) -> None:
         self.stop.wait(5)  # longer than any deadline in the tests; ends when the server stops
-        self.send(200, b'{"resourceType": "Bundle", "type": "searchset"}')
+        with contextlib.suppress(OSError):  # the client hung up at its deadline, as it should
+            self.send(200, b'{"resourceType": "Bundle", "type": "searchset"}')
+
+    def fault_fine(self, mode: str, rest: str) -> None:
+        self.send(200, b'{"resourceType": "Bundle", "type": "searchset", "entry": []}')
+
+    def fault_drip(self, mode: str, rest: str) -> None:
+        """A valid answer at one byte a second: every read gets a byte before its timeout."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(DRIP_BODY)))
+        self.end_headers()
+        self.drip(DRIP_BODY)
+
+    def fault_drip_headers(self, mode: str, rest: str) -> None:
+        """The status line and then headers, one byte a second."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        self.drip(b"X-Slow: " + b"a" * 60 + b"\r\n\r\n")
+
+    def drip(self, data: bytes) -> None:
+        try:
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                if self.stop.wait(1.0):
+                    return
+        except OSError:
+            pass  # the client hung up at its deadline, as it should
+
+    def fault_redirect(self, mode: str, rest: str) -> None:
+        """A 302 to another origin (the same server under another host name)."""
+        self.send_response(302)
+        port = self.server.server_address[1]
+        self.send_header("Location", f"http://localhost:{port}/fine/{rest}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def fault_unauthorized(self, mode: str, rest: str) -> None:
         self.send(401, b'{"resourceType": "OperationOutcome", "issue": []}')
@@ -92,6 +133,7 @@ class MisbehavingFhirServer:
     def __init__(self, patient: dict[str, Any]) -> None:
         Handler.patient = patient
         Handler.stop = threading.Event()
+        Handler.requested = []
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -106,6 +148,10 @@ class MisbehavingFhirServer:
         self.httpd.server_close()
         self.thread.join(timeout=10)
         time.sleep(0)  # let handler threads notice the stop event
+
+    @property
+    def requested(self) -> list[str]:
+        return Handler.requested
 
     def base(self, mode: str) -> str:
         return f"http://127.0.0.1:{self.httpd.server_port}/{mode}"

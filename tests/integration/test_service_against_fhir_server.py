@@ -35,7 +35,10 @@ def fhir_server():
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, fhir_server):
     config = app_config(
-        tmp_path_factory.mktemp("db"), DEADLINE_SECONDS=10.0, FHIR_TIMEOUT_SECONDS=8.0
+        tmp_path_factory.mktemp("db"),
+        DEADLINE_SECONDS=10.0,
+        FHIR_TIMEOUT_SECONDS=8.0,
+        FHIR_ALLOW_LOOPBACK_HTTP=True,  # the in-memory server listens on plain http, loopback
     )
     return CheckingClient(create_app(config).test_client())
 

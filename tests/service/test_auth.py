@@ -330,6 +330,30 @@ def test_jku_not_allow_listed_is_never_fetched(verifier, fetched):
 
 
 @pytest.mark.parametrize(
+    "trick",
+    [
+        "https://ehr.example.org@evil.example/jwks",
+        "https://ehr.example.org\\@evil.example/jwks",
+        "http://ehr.example.org/.well-known/jwks.json",
+        "https://ehr.example.org/.well-known/%2E%2E/jwks.json",
+    ],
+)
+def test_jku_tricks_are_refused_by_the_url_parser_without_a_fetch(verifier, fetched, trick):
+    """A jku goes through the same URL parser as fhirServer: no trick reaches the allow-list."""
+    token = mint(JKU_KEY, "jku-key", header_overrides={"jku": trick})
+    with pytest.raises(Unauthorized, match="jku"):
+        verifier.verify(bearer(token), AUD)
+    assert fetched == []
+
+
+def test_jku_in_another_spelling_of_the_same_url_is_the_same_jku(verifier, fetched):
+    """Scheme and host case and the default port are normalised before comparing."""
+    spelling = JKU.replace("https://", "HTTPS://").replace(".org/", ".org:443/")
+    verifier.verify(bearer(mint(JKU_KEY, "jku-key", header_overrides={"jku": spelling})), AUD)
+    assert fetched == [JKU]
+
+
+@pytest.mark.parametrize(
     ("fetch_result", "reason"),
     [
         (OSError("connection refused"), "cannot fetch"),
