@@ -284,7 +284,9 @@ def test_body_shorter_than_its_content_length_is_not_processed(server):
 
 def test_forwarded_headers_are_ignored_from_an_unconfigured_proxy(server):
     """X-Forwarded-For from a peer that is not the configured proxy does not name the client."""
-    requests.get(server.base + "/healthz", headers={"X-Forwarded-For": "203.0.113.9"}, timeout=5)
+    marker = {"X-Forwarded-For": "203.0.113.9", "X-Probe": "forwarded"}
+    requests.get(server.base + "/healthz?probe=forwarded", headers=marker, timeout=5)
+    assert "client='127.0.0.1'" in server.log_text()  # the peer, as the access line says
     assert "203.0.113.9" not in server.log_text()
 
 
