@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from cds.errors import CdsError
 from cds.fhir.units import warm_up
 from cds.service.config import DEFAULTS, Settings
+from cds.storage import StorageUnavailable
 
 log = logging.getLogger("cds.service")
 
@@ -27,7 +28,11 @@ ISSUE_CODES = {
     413: "too-costly",
     500: "exception",
     502: "transient",
+    503: "transient",
 }
+
+
+RETRY_AFTER_SECONDS = 2  # on 503 while the database is unavailable
 
 
 def operation_outcome(status: int, message: str) -> Response:
@@ -54,6 +59,14 @@ def register_errors(app: Flask) -> None:
         response = operation_outcome(exc.status_code, str(exc))
         if exc.status_code == 401:  # RFC 6750: say which scheme is expected
             response.headers["WWW-Authenticate"] = 'Bearer realm="cds-services"'
+        return response
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(exc: StorageUnavailable) -> Response:
+        # Fail closed: no token is accepted and no feedback acknowledged without the database.
+        log.warning("%s %s answered 503: %s", request.method, request.path, exc)
+        response = operation_outcome(503, "the service's database is unavailable; retry later")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
     @app.errorhandler(HTTPException)
@@ -105,7 +118,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_config(app.config)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     logging.basicConfig(level=settings.log_level)
-    Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
+    if not settings.database_url:  # the SQLite file's folder
+        Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
 
     from cds.service.api import build_blueprint
     from cds.service.wiring import Services
