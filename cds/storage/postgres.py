@@ -38,6 +38,10 @@ logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
 # pg_advisory_xact_lock key that serialises migrations between replicas starting at once.
 MIGRATION_LOCK = 0x6863632D636473  # "hcc-cds"
 MIGRATION_STATEMENT_TIMEOUT = "60s"  # waiting for another replica's migration is not a fault
+# The pool retries a failed connection with a doubling delay (1, 2, 4 … s, no cap) until this
+# many seconds have passed, then gives up, and the next request starts a new attempt at once.
+# Kept short so that recovery after a long outage takes seconds, not the last doubled delay.
+RECONNECT_TIMEOUT_SECONDS = 3.0
 
 _INSERT_FEEDBACK = """
 INSERT INTO feedback (service, card, outcome, outcome_timestamp, accepted_suggestions,
@@ -58,6 +62,7 @@ class PostgresStorage(Storage):
             max_size=pool_size,
             timeout=timeout,
             check=ConnectionPool.check_connection,
+            reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
             kwargs={
                 "autocommit": True,  # transactions are explicit (conn.transaction())
                 "connect_timeout": max(1, round(timeout)),
