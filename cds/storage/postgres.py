@@ -86,12 +86,18 @@ class PostgresStorage(Storage):
         rows = [(uuid, service, kind, issued_at) for uuid, kind in cards]
         if not rows:
             return
-        with self._connection() as connection, connection.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO issued_cards (uuid, service, kind, issued_at)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                rows,
-            )
+        with self._connection() as connection, connection.transaction():
+            # Only labels for the feedback report, written on every hook call: committed without
+            # waiting for the WAL flush (a database crash may lose the last fraction of a second
+            # of labels, never corrupt anything), as the SQLite engine does with NORMAL.
+            # Feedback and the replay cache keep the default, durable commit.
+            connection.execute("SET LOCAL synchronous_commit = off")
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO issued_cards (uuid, service, kind, issued_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    rows,
+                )
 
     def add_feedback(self, rows: Sequence[FeedbackRow]) -> int:
         with self._connection() as connection, connection.transaction():
