@@ -64,6 +64,8 @@ def parse_wrk(output: str) -> dict[str, float]:
         return float(value) * UNITS_MS[unit]
 
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.M))
+    if set(latency) != {"50", "99"}:
+        raise RuntimeError(f"wrk printed no latency distribution:\n{output}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
@@ -74,8 +76,11 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
-def wrk(url: str, seconds: int, connections: int, body: Path | None) -> dict[str, float]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+def wrk(
+    url: str, seconds: int, connections: int, body: Path | None, timeout_s: int = 2
+) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s"]
+    command += ["--latency", url]
     env = dict(os.environ)
     if body is not None:
         command[1:1] = ["-s", str(HERE / "post.lua")]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fallback, http_load, pipeline, slow_clients
+from bench import fallback, http_load, pipeline, replicas, slow_clients
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"ratio": 3.0, "p99_1000": 50.0, "http_share": 0.5, "fallback_ms": 300.0}
@@ -166,12 +166,17 @@ SERVER_CHOICE = [
 
 
 def main() -> int:
+    if sys.argv[1:] == ["replicas"]:  # scripts/bench replicas: only that section, rewritten
+        lines = replicas.measure()
+        replicas.write_section(lines)
+        print("\n".join(lines))
+        return 0
     warm = pipeline.measure()
     cold = pipeline.measure(cold=True)
     http = http_load.measure()
     slow = fallback.measure()
     clients = slow_clients.measure()
-    text = report(warm, cold, http, slow, clients)
+    text = report(warm, cold, http, slow, clients) + "\n" + "\n".join(replicas.measure())
     notes = ROOT / "bench" / "NOTES.md"
     if notes.exists():
         text += "\n" + notes.read_text(encoding="utf-8")

@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--database",
         default=None,
-        help="SQLite file (default CDS_DATABASE or instance/hcc-cds.sqlite3)",
+        help="SQLite file or postgresql:// URL"
+        " (default CDS_DATABASE_URL, else CDS_DATABASE or instance/hcc-cds.sqlite3)",
     )
     return parser
 
@@ -72,11 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
 def run_feedback_report(database: str | None) -> str:
     from cds.service.config import DEFAULTS
     from cds.service.feedback import FeedbackStore, format_report
+    from cds.storage import POSTGRES_SCHEMES, StorageUnavailable, open_storage
 
-    path = database or os.environ.get("CDS_DATABASE") or DEFAULTS["DATABASE"]
-    if not Path(path).exists():
-        raise InputError(f"no feedback database at {path}")
-    return format_report(FeedbackStore(path).report())
+    database = database or os.environ.get("CDS_DATABASE_URL") or os.environ.get("CDS_DATABASE")
+    database = database or DEFAULTS["DATABASE"]
+    postgres = database.startswith(POSTGRES_SCHEMES)
+    if not postgres and not Path(database).exists():
+        raise InputError(f"no feedback database at {database}")
+    try:
+        storage = open_storage(database if postgres else None, database)
+        try:
+            return format_report(FeedbackStore(storage).report())
+        finally:
+            storage.close()
+    except StorageUnavailable as exc:
+        raise InputError(f"the feedback database cannot be reached: {exc}") from exc
 
 
 def main(argv: list[str] | None = None) -> int:

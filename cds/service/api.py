@@ -19,6 +19,7 @@ from cds.service.auth import claimed_issuer
 from cds.service.feedback import parse_feedback
 from cds.service.hooks import HookRequest, parse_hook_request
 from cds.service.wiring import Services
+from cds.storage import StorageUnavailable
 
 log = logging.getLogger("cds.service")
 
@@ -88,6 +89,19 @@ def assess_hook(
     return order_cards(verdicts, result)
 
 
+def record_issued(services: Services, service_id: str, cards: list[dict[str, Any]]) -> None:
+    """Remember the card kinds for the feedback report; the cards go out even if this fails.
+
+    The bookkeeping only labels later feedback by card kind: losing it costs a label
+    ("unknown" in the report), while withholding the cards would take the advice away.
+    """
+    kinds = [(c["uuid"], c["extension"]["org.example.hcc-cds.card-kind"]) for c in cards]
+    try:
+        services.feedback.record_cards(service_id, kinds)
+    except StorageUnavailable as exc:
+        log.warning("service=%s issued cards not recorded: %s", service_id, exc)
+
+
 def build_blueprint(services: Services) -> Blueprint:
     bp = Blueprint("cds_hooks", __name__)
 
@@ -108,10 +122,7 @@ def build_blueprint(services: Services) -> Blueprint:
         # in time is named on the card, or is 412 when it is the Patient.
         deadline = Deadline.after(settings.deadline_seconds)
         cards = assess_hook(services, service_id, hook, deadline)
-        services.feedback.record_cards(
-            service_id,
-            [(c["uuid"], c["extension"]["org.example.hcc-cds.card-kind"]) for c in cards],
-        )
+        record_issued(services, service_id, cards)
         g.cards = len(cards)
         return jsonify({"cards": cards})
 
@@ -126,6 +137,16 @@ def build_blueprint(services: Services) -> Blueprint:
 
     @bp.get("/healthz")
     def healthz() -> Response:
+        """Liveness: the process answers (a restart would not help with anything else)."""
         return jsonify({"status": "ok"})
+
+    @bp.get("/readyz")
+    def readyz() -> Response:
+        """Readiness: the database answers, so the balancer may route calls here.
+
+        :raise StorageUnavailable: answered 503, so the balancer takes this replica out.
+        """
+        services.storage.ping()
+        return jsonify({"status": "ready", "database": services.storage.engine})
 
     return bp

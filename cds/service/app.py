@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from cds.errors import CdsError
 from cds.fhir.units import warm_up
 from cds.service.config import DEFAULTS, Settings
+from cds.storage import StorageUnavailable
 
 if TYPE_CHECKING:
     from cds.service.wiring import Services
@@ -34,7 +35,11 @@ ISSUE_CODES = {
     431: "too-long",
     500: "exception",
     502: "transient",
+    503: "transient",
 }
+
+
+RETRY_AFTER_SECONDS = 2  # on 503 while the database is unavailable
 
 
 def outcome_body(status: int, message: str) -> dict[str, Any]:
@@ -73,6 +78,14 @@ def register_errors(app: Flask) -> None:
             response.headers["WWW-Authenticate"] = 'Bearer realm="cds-services"'  # RFC 6750
             return response
         return operation_outcome(exc.status_code, str(exc))
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(exc: StorageUnavailable) -> Response:
+        # Fail closed: no token is accepted and no feedback acknowledged without the database.
+        log.warning("%s %s answered 503: %s", request.method, request.path, exc)
+        response = operation_outcome(503, "the service's database is unavailable; retry later")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -193,7 +206,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, announce: bool = Tr
     settings = Settings.from_config(app.config)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     configure_logging(settings.log_level)
-    Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
+    if not settings.database_url:  # the SQLite file's folder
+        Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
 
     from cds.service.api import build_blueprint
     from cds.service.wiring import Services

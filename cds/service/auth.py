@@ -18,7 +18,6 @@ import itertools
 import json
 import logging
 import math
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ import jwt
 from cds.errors import CdsError, ConfigError
 from cds.fhir.client import Deadline, FhirFetchError, get_bytes, guarded_session
 from cds.fhir.url_policy import UrlPolicy, UrlRefused, parse_allowed
-from cds.service.sqlite import ThreadConnections, open_wal
+from cds.storage import Storage, open_storage
 
 if TYPE_CHECKING:
     from jwt.types import Options
@@ -191,54 +190,40 @@ def canonical_jku(url: object) -> str:
 class ReplayCache:
     """Remembers each issuer's ``jti`` values until the token could no longer be accepted.
 
-    Backed by an SQLite file so that all gunicorn workers on one host share it; each thread
-    opens its own connection. With ``path=":memory:"`` the cache lives in this process only
-    (one connection shared by its threads under a lock): fine for tests and a single worker,
-    but several workers would each have their own cache and a token could be replayed once per
-    worker.
+    Kept by a storage engine (:mod:`cds.storage`) so that every worker process and, with
+    PostgreSQL, every replica shares it. Given a SQLite path it opens the engine itself; with
+    ``":memory:"`` the cache lives in this process only: fine for tests and a single worker, but
+    several workers would each have their own cache and a token could be replayed once per worker.
     """
 
     PRUNE_EVERY = 256  # inserts between deletions of expired rows
 
-    def __init__(self, path: str, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, storage: Storage | str, *, now: Callable[[], float] = time.time) -> None:
+        self._owned = isinstance(storage, str)
+        self._storage = open_storage(None, storage) if isinstance(storage, str) else storage
         self._now = now
-        self._connections = ThreadConnections(path, _open_replay_db)
         self._inserts = itertools.count(1)
 
     def seen_before(self, iss: str, jti: str, exp: float) -> bool:
         """Record ``(iss, jti)``; ``True`` if it was already recorded.
 
         :param exp: when the token stops being acceptable; the row may be pruned after it.
+        :raise StorageUnavailable: if the cache cannot be asked; the caller must refuse the
+            token (fail closed), never accept it.
         """
-        with self._connections.connection() as connection:
-            # INSERT OR IGNORE on the primary key is atomic across processes: exactly one
-            # caller inserts the row (rowcount 1); every other caller sees rowcount 0.
-            cursor = connection.execute(
-                "INSERT OR IGNORE INTO replay (iss, jti, exp) VALUES (?, ?, ?)", (iss, jti, exp)
-            )
-            seen = cursor.rowcount == 0
+        seen = not self._storage.record_jti(iss, jti, exp)
         if not seen and next(self._inserts) % self.PRUNE_EVERY == 0:
             self.prune()
         return seen
 
     def prune(self) -> int:
         """Delete rows whose token has expired; return how many were deleted."""
-        with self._connections.connection() as connection:
-            return connection.execute("DELETE FROM replay WHERE exp < ?", (self._now(),)).rowcount
+        return self._storage.prune_jtis(self._now())
 
     def close(self) -> None:
-        """Close every connection this cache opened; later calls open new ones."""
-        self._connections.close()
-
-
-def _open_replay_db(path: str) -> sqlite3.Connection:
-    # Autocommit: each statement is its own transaction.
-    connection = open_wal(path)
-    connection.execute(
-        "CREATE TABLE IF NOT EXISTS replay ("
-        " iss TEXT NOT NULL, jti TEXT NOT NULL, exp REAL NOT NULL, PRIMARY KEY (iss, jti))"
-    )
-    return connection
+        """Close the engine if this cache opened it."""
+        if self._owned:
+            self._storage.close()
 
 
 # --- verifier --------------------------------------------------------------------------------

@@ -22,7 +22,10 @@ DEFAULTS: dict[str, Any] = {
     # The URL clients call, e.g. https://cds.hospital.org: a JWT's aud must be this plus the
     # path. Required with the JWT check on; never taken from the request's Host header.
     "PUBLIC_BASE_URL": None,
-    "DATABASE": "instance/hcc-cds.sqlite3",  # feedback, issued cards, seen JWT ids
+    "DATABASE": "instance/hcc-cds.sqlite3",  # SQLite file: feedback, issued cards, seen JWT ids
+    "DATABASE_URL": None,  # postgresql://… : PostgreSQL shared by replicas instead of the file
+    "DATABASE_POOL_SIZE": 5,  # PostgreSQL connections per worker process
+    "DATABASE_TIMEOUT_SECONDS": 2.0,  # longest wait for a connection or a statement, then 503
     "DEADLINE_SECONDS": 3.0,  # hard limit of a whole hook call, FHIR fetches included
     "FHIR_TIMEOUT_SECONDS": 2.0,  # one connect or read on the EHR's FHIR server
     "FHIR_MAX_PAGES": 10,
@@ -51,6 +54,9 @@ class Settings:
     jwt_max_age_seconds: int
     public_base_url: str | None
     database: str
+    database_url: str | None
+    database_pool_size: int
+    database_timeout_seconds: float
     deadline_seconds: float
     fhir_timeout_seconds: float
     fhir_max_pages: int

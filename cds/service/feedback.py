@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from cds.errors import CdsError
-from cds.service.sqlite import ThreadConnections, open_wal
+from cds.storage import FeedbackRow, Storage, open_storage
 
 FREE_TEXT = "free text"
 NO_REASON = "no reason given"
@@ -199,160 +197,67 @@ def _coding(value: object, where: str) -> Coding:
 
 # --- storage ---------------------------------------------------------------------------------
 
-# Absent optional values are stored as '' (not NULL) because SQLite treats NULLs as distinct in
-# a UNIQUE constraint, which would let duplicate deliveries through.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS issued_cards (
-    uuid TEXT PRIMARY KEY,
-    service TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    issued_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY,
-    service TEXT NOT NULL,
-    card TEXT NOT NULL,
-    outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'overridden')),
-    outcome_timestamp TEXT NOT NULL,
-    accepted_suggestions TEXT NOT NULL,
-    override_system TEXT NOT NULL,
-    override_code TEXT NOT NULL,
-    override_display TEXT NOT NULL,
-    user_comment TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    UNIQUE (service, card, outcome, outcome_timestamp, accepted_suggestions,
-            override_system, override_code, user_comment)
-);
--- Feedback with its card's kind, known only if this store issued the card for the same service.
-CREATE VIEW IF NOT EXISTS rated_feedback AS
-SELECT f.service AS service, COALESCE(c.kind, 'unknown') AS kind, f.outcome AS outcome,
-       f.override_code AS code, f.override_display AS display, f.user_comment AS comment
-FROM feedback AS f LEFT JOIN issued_cards AS c ON c.uuid = f.card AND c.service = f.service;
-"""
-
-_INSERT_FEEDBACK = """
-INSERT OR IGNORE INTO feedback (service, card, outcome, outcome_timestamp, accepted_suggestions,
-    override_system, override_code, override_display, user_comment, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-
-_COUNT_ISSUED = "SELECT service, kind, COUNT(*) FROM issued_cards GROUP BY service, kind"
-
-_COUNT_OUTCOMES = """
-SELECT service, kind, SUM(outcome = 'accepted'), SUM(outcome = 'overridden')
-FROM rated_feedback GROUP BY service, kind
-"""
-
-_COUNT_REASONS = """
-SELECT service, kind, code, display, comment != '', COUNT(*)
-FROM rated_feedback WHERE outcome = 'overridden'
-GROUP BY service, kind, code, display, comment != ''
-"""
-
 
 class FeedbackStore:
-    """Issued cards and their feedback in an embedded SQLite file, shared by worker processes.
+    """Issued cards and their feedback, kept by a storage engine (:mod:`cds.storage`).
 
-    Each thread opens its own connection. ``path=":memory:"`` keeps the data in this process
-    (one connection shared by its threads) and loses it on exit: for tests only.
-
+    :param storage: the engine, or a SQLite file path (``":memory:"`` for tests), which this
+        store then opens and closes itself.
     :param now: the clock for ``issued_at`` and ``received_at`` (aware, UTC).
     """
 
-    def __init__(self, path: str, *, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, storage: Storage | str, *, now: Callable[[], datetime] | None = None
+    ) -> None:
+        self._owned = isinstance(storage, str)
+        self._storage = open_storage(None, storage) if isinstance(storage, str) else storage
         self._now = now or (lambda: datetime.now(UTC))
-        self._connections = ThreadConnections(path, _open_feedback_db)
-        # Issued-card bookkeeping is written on every hook call; it only labels feedback by card
-        # kind, so it commits without an fsync (WAL, synchronous=NORMAL: safe against a crash of
-        # the process, may lose the last commits on power loss). Feedback itself syncs each commit.
-        self._bookkeeping = ThreadConnections(path, _open_bookkeeping_db)
 
     def record_cards(self, service: str, cards: list[tuple[str, str]]) -> None:
         """Remember the cards a service returned, as ``(uuid, kind)`` pairs, in one transaction.
 
         A uuid recorded before keeps its first service and kind.
         """
-        issued_at = self._now().isoformat()
-        rows = [(uuid, service, kind, issued_at) for uuid, kind in cards]
-        with self._transaction(connections=self._bookkeeping) as connection:
-            connection.executemany(
-                "INSERT OR IGNORE INTO issued_cards (uuid, service, kind, issued_at)"
-                " VALUES (?, ?, ?, ?)",
-                rows,
-            )
+        self._storage.record_cards(service, cards, self._now().isoformat())
 
     def add(self, service: str, items: list[FeedbackItem]) -> tuple[int, int]:
         """Store feedback items in one transaction, committed before returning.
 
         :return: ``(stored, duplicates)``; a duplicate is an item already stored (earlier or
             in this batch) and is not stored again.
+        :raise StorageUnavailable: if the database cannot take them (nothing was stored).
         """
         received_at = self._now().isoformat()
-        rows = [_feedback_row(service, item, received_at) for item in items]
-        with self._transaction() as connection:
-            stored = sum(connection.execute(_INSERT_FEEDBACK, row).rowcount for row in rows)
-        return stored, len(rows) - stored
+        stored = self._storage.add_feedback([_feedback_row(service, i, received_at) for i in items])
+        return stored, len(items) - stored
 
     def report(self) -> list[ReportRow]:
         """Counts per service and card kind, sorted; kind ``unknown`` for cards not issued here."""
-        # One read transaction: the three counts come from the same snapshot.
-        with self._transaction("BEGIN") as connection:
-            issued = connection.execute(_COUNT_ISSUED).fetchall()
-            outcomes = connection.execute(_COUNT_OUTCOMES).fetchall()
-            reasons = connection.execute(_COUNT_REASONS).fetchall()
-        return _report_rows(issued, outcomes, reasons)
+        counts = self._storage.feedback_counts()
+        return _report_rows(counts.issued, counts.outcomes, counts.reasons)
 
     def close(self) -> None:
-        """Close every connection this store opened; later calls open new ones."""
-        self._connections.close()
-        self._bookkeeping.close()
-
-    @contextmanager
-    def _transaction(
-        self, begin: str = "BEGIN IMMEDIATE", connections: ThreadConnections | None = None
-    ) -> Iterator[sqlite3.Connection]:
-        with (connections or self._connections).connection() as connection:
-            # Writers use IMMEDIATE to take the write lock up front: a deferred transaction that
-            # later tries to write can fail with SQLITE_BUSY without waiting for the timeout.
-            connection.execute(begin)
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+        """Close the engine if this store opened it; later calls open new connections."""
+        if self._owned:
+            self._storage.close()
 
 
-def _open_bookkeeping_db(path: str) -> sqlite3.Connection:
-    connection = _open_feedback_db(path)
-    connection.execute("PRAGMA synchronous=NORMAL")
-    return connection
-
-
-def _open_feedback_db(path: str) -> sqlite3.Connection:
-    # Transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
-    # FULL: in WAL mode, NORMAL may lose the last commits on power loss; FULL syncs each one.
-    connection = open_wal(path, synchronous="FULL")
-    connection.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
-    return connection
-
-
-def _feedback_row(service: str, item: FeedbackItem, received_at: str) -> tuple[str, ...]:
+def _feedback_row(service: str, item: FeedbackItem, received_at: str) -> FeedbackRow:
     override = item.override_reason or OverrideReason()
     coding = override.reason or Coding(system="", code="")
     # Sorted and de-duplicated so that the same set of suggestions always gives the same key.
     suggestions = json.dumps(sorted(set(item.accepted_suggestions)))
-    return (
-        service,
-        item.card,
-        item.outcome.value,
-        item.outcome_timestamp.astimezone(UTC).isoformat(),
-        suggestions,
-        coding.system,
-        coding.code,
-        coding.display or "",
-        override.user_comment or "",
-        received_at,
+    return FeedbackRow(
+        service=service,
+        card=item.card,
+        outcome=item.outcome.value,
+        outcome_timestamp=item.outcome_timestamp.astimezone(UTC).isoformat(),
+        accepted_suggestions=suggestions,
+        override_system=coding.system,
+        override_code=coding.code,
+        override_display=coding.display or "",
+        user_comment=override.user_comment or "",
+        received_at=received_at,
     )
 
 

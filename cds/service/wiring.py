@@ -25,6 +25,7 @@ from cds.service.config import Settings
 from cds.service.discovery import ServiceDefinition, load_discovery, service_definitions
 from cds.service.feedback import FeedbackStore
 from cds.service.hooks import HookRequest
+from cds.storage import Storage, open_storage
 
 KEYS = Path(__file__).resolve().parent / "keys"
 # The public CDS Hooks Sandbox signs with this issuer and jku; its JWKS is pinned in the package
@@ -47,7 +48,17 @@ def pinned_or_fetched(pinned: dict[str, dict[str, Any]]) -> Callable[[str], dict
     return fetch
 
 
-def build_verifier(settings: Settings) -> JwtVerifier | None:
+def build_storage(settings: Settings) -> Storage:
+    """The storage engine the settings name: PostgreSQL for a ``postgresql://`` URL, else SQLite."""
+    return open_storage(
+        settings.database_url,
+        settings.database,
+        pool_size=settings.database_pool_size,
+        timeout=settings.database_timeout_seconds,
+    )
+
+
+def build_verifier(settings: Settings, storage: Storage) -> JwtVerifier | None:
     if settings.auth_disabled:
         return None
     issuers: dict[str, TrustedIssuer] = {}
@@ -59,7 +70,7 @@ def build_verifier(settings: Settings) -> JwtVerifier | None:
         issuers[sandbox.iss] = sandbox
     return JwtVerifier(
         issuers,
-        ReplayCache(settings.database),
+        ReplayCache(storage),
         leeway_seconds=settings.jwt_leeway_seconds,
         max_age_seconds=settings.jwt_max_age_seconds,
         fetch_jwks=pinned_or_fetched(pinned),
@@ -74,6 +85,7 @@ class Services:
     discovery: dict[str, Any]
     definitions: dict[str, ServiceDefinition]
     verifier: JwtVerifier | None
+    storage: Storage
     feedback: FeedbackStore
     url_policy: UrlPolicy = field(default_factory=UrlPolicy)  # fhirServer and next links
     # One session per hook call; its sockets are shut at the call's deadline.
@@ -82,12 +94,14 @@ class Services:
     @classmethod
     def build(cls, settings: Settings) -> Services:
         discovery = load_discovery()
+        storage = build_storage(settings)
         return cls(
             settings,
             discovery,
             service_definitions(discovery),
-            build_verifier(settings),
-            FeedbackStore(settings.database),
+            build_verifier(settings, storage),
+            storage,
+            FeedbackStore(storage),
             settings.url_policy(),
         )
 

@@ -1,4 +1,4 @@
-"""Feedback durability against a real ``cds serve`` (gunicorn, 2 workers x 4 threads, SQLite WAL).
+"""Feedback durability against a real ``cds serve`` (waitress workers, SQLite WAL).
 
 Every feedback batch the service acknowledges (200 with ``stored``) must be in the SQLite file:
 under concurrent writers from both worker processes, and after the whole process group is
@@ -80,7 +80,7 @@ def group_members(pgid: int) -> list[tuple[int, str]]:
 
 
 def kill_group(server: Server) -> None:
-    """SIGKILL the gunicorn master and its workers (the whole session/process group)."""
+    """SIGKILL the supervisor and its workers (the whole session/process group)."""
     pgid = server.process.pid  # start_new_session: the master leads its own group
     with suppress(ProcessLookupError):  # already gone
         os.killpg(pgid, signal.SIGKILL)
@@ -93,7 +93,7 @@ def kill_group(server: Server) -> None:
 
 
 def stop_gracefully(server: Server) -> None:
-    """SIGTERM to the master (gunicorn's graceful shutdown), then wait for it."""
+    """SIGTERM to the supervisor (a graceful shutdown), then wait for it."""
     if server.process.poll() is None:
         server.process.send_signal(signal.SIGTERM)
     try:

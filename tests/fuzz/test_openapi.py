@@ -45,6 +45,7 @@ OPERATIONS = [
     ("/cds-services/{id}", "POST", True),
     ("/cds-services/{id}/feedback", "POST", True),
     ("/healthz", "GET", False),
+    ("/readyz", "GET", False),
 ]
 
 

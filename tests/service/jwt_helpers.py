@@ -6,7 +6,9 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -118,3 +120,17 @@ def _segment(value: dict[str, Any]) -> str:
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def fresh_token(key: PrivateKey, kid: str, aud: str, jti: str | None = None) -> str:
+    """A token valid now (the real clock), for tests against a running service."""
+    now = int(time.time())
+    overrides = {"aud": aud, "iat": now, "exp": now + 300, "jti": jti or str(uuid.uuid4())}
+    return mint(key, kid, claim_overrides=overrides)
+
+
+def write_trusted_issuers(path: Path, key: PrivateKey, kid: str) -> Path:
+    """A ``CDS_TRUSTED_ISSUERS_FILE`` trusting ``ISS`` with the public half of ``key``."""
+    document = {"issuers": [{"iss": ISS, "jwks": jwks(public_jwk(key, kid))}]}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path

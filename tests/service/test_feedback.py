@@ -385,7 +385,11 @@ def test_failed_batch_stores_nothing(store):
 
 
 def test_only_card_and_feedback_columns_are_stored(store, tmp_path):
-    """The schema holds card ids, kinds, outcomes, reasons and comments, nothing about patients."""
+    """The schema holds card ids, kinds, outcomes, reasons and comments, nothing about patients.
+
+    The other tables of the same file: seen JWT ids, the work-up app's opaque session and PKCE
+    state text (its own content is the app's concern), and the migration history.
+    """
     store.add(SERVICE, [item("a")])
     connection = sqlite3.connect(tmp_path / "feedback.sqlite")
     try:
@@ -410,6 +414,10 @@ def test_only_card_and_feedback_columns_are_stored(store, tmp_path):
             "user_comment",
             "received_at",
         },
+        "replay": {"iss", "jti", "exp"},
+        "app_sessions": {"id", "data", "expires_at"},
+        "pkce_states": {"state", "data", "expires_at"},
+        "schema_version": {"version", "name", "applied_at"},
     }
 
 

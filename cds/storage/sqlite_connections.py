@@ -1,7 +1,7 @@
-"""Per-thread SQLite connections to one file, shared by the feedback store and the replay cache.
+"""Per-thread SQLite connections to one file, for the SQLite storage engine.
 
 Each thread opens its own connection (sqlite3 connections must not be shared across threads);
-every gunicorn worker process opens its own too, and SQLite's WAL mode lets them share the file.
+every `cds serve` worker process opens its own too, and SQLite's WAL mode lets them share the file.
 ``":memory:"`` is special: every connection to it is a separate empty database, so there the
 threads of this process share one connection under a lock (tests and single-worker use only).
 """
