@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "FETCH_WORKERS": 8,
     "AS_OF": None,  # fixed assessment date (YYYY-MM-DD) for demos and tests; default today
     "LOG_LEVEL": "INFO",
+    # One discovery id per hook, for clients that key services by URL (cds/service/discovery.py)
+    "DISTINCT_SERVICE_IDS": False,
 }
 
 
@@ -50,6 +52,7 @@ class Settings:
     fetch_workers: int
     as_of: date | None
     log_level: str
+    distinct_service_ids: bool
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
@@ -57,7 +60,7 @@ class Settings:
         values["fhir_server_allowlist"] = tuple(values["fhir_server_allowlist"] or ())
         if isinstance(values["as_of"], str):
             values["as_of"] = date.fromisoformat(values["as_of"])
-        for name in ("auth_disabled", "trust_sandbox", "fhir_allow_http"):
+        for name in ("auth_disabled", "trust_sandbox", "fhir_allow_http", "distinct_service_ids"):
             values[name] = as_bool(values[name])
         return cls(**values)
 

@@ -81,7 +81,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        discovery = load_discovery()
+        discovery = load_discovery(settings.distinct_service_ids)
         workers = settings.fetch_workers
         return cls(
             settings,
