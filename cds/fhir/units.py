@@ -44,6 +44,8 @@ CANONICAL: dict[str, Canonical] = {
     "creatinine": Canonical("mg/dL", 88.4),  # clinical.md §2.2 ⚠️ standard factor
     "afp": Canonical("ng/mL"),
     "size": Canonical("cm"),
+    "dose": Canonical("mg"),  # a drug's dose (cds/fhir/dosage.py)
+    "period": Canonical("d"),  # a dosage timing's period
 }
 
 # Spellings seen in ``valueQuantity.unit`` text that are unambiguous UCUM units.
@@ -74,6 +76,11 @@ UNIT_TEXT = {
     "cells/mm3": "/mm3",
     "cm": "cm",
     "mm": "mm",
+    "mg": "mg",  # drug doses (cds/fhir/dosage.py)
+    "g": "g",
+    "mcg": "ug",
+    "µg": "ug",
+    "ug": "ug",
 }
 
 ANNOTATION = re.compile(r"\{[^{}]*\}")

@@ -99,17 +99,19 @@ class Services:
     def data_source(
         self, definition: ServiceDefinition, hook: HookRequest, deadline: Deadline
     ) -> DataSource:
+        return DataSource(
+            definition.prefetch, self.executor, lambda: self.fhir_client(hook, deadline)
+        )
+
+    def fhir_client(self, hook: HookRequest, deadline: Deadline) -> FhirClient | None:
+        """A client of the request's FHIR server (``None`` when it names none)."""
+        if hook.fhir_server is None:
+            return None
         limits = FhirLimits(
             self.settings.fhir_timeout_seconds,
             self.settings.fhir_max_pages,
             self.settings.fhir_max_bytes,
         )
-
-        def make_client() -> FhirClient | None:
-            if hook.fhir_server is None:
-                return None
-            return FhirClient(
-                hook.fhir_server, hook.access_token, self.session_factory(), limits, deadline
-            )
-
-        return DataSource(definition.prefetch, self.executor, make_client)
+        return FhirClient(
+            hook.fhir_server, hook.access_token, self.session_factory(), limits, deadline
+        )
