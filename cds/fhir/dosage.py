@@ -40,7 +40,8 @@ TIMING_CODES: dict[str, tuple[float, float]] = {
 # refused rather than averaged.
 PERIOD_UNITS = ("s", "min", "h", "d", "wk")
 ORDERABLE_DRUG_FORM = "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm"
-TABLET_UCUM = {"{tbl}", "{tablet}", "{tablets}", "{tab}"}
+# "{pill}" is what the CDS Hooks Sandbox's Rx View sends (src/reducers/medication-reducers.js).
+TABLET_UCUM = {"{tbl}", "{tablet}", "{tablets}", "{tab}", "{pill}", "{pills}"}
 TABLET_TEXT = {"tablet", "tablets", "tab", "tabs", "tbl"}
 
 

@@ -112,7 +112,7 @@ def describe(
 ) -> DraftOrder | None:
     """The draft order a resource is, or ``None`` when it is neither TACE nor sorafenib."""
     kind: OrderKind
-    rid = f"{resource['resourceType']}/{resource['id']}" if resource.get("id") else None
+    rid = f"{resource.get('resourceType')}/{resource['id']}" if resource.get("id") else None
     if resource.get("resourceType") == "MedicationRequest":
         medication = resolver.resolve(resource, aliases)
         reference = resource.get("medicationReference")

@@ -57,6 +57,7 @@ def request(*instructions, rxnorm="597747"):
         ),
         (quantity(2, "{tbl}"), repeat(2, 1), 800),  # tablets × the RxNorm concept's 200 mg
         (quantity(2, "TAB", ORDERABLE_DRUG_FORM), repeat(2, 1), 800),
+        (quantity(2, "{pill}"), repeat(2, 1), 800),  # as the CDS Hooks Sandbox's Rx View sends
         ({"value": 4, "unit": "tablets"}, repeat(2, 1), 1600),
         ({"value": 400, "unit": "mg"}, repeat(2, 1), 800),  # unit text that is UCUM
     ],

@@ -191,3 +191,10 @@ def test_the_ordered_dose_is_read():
     )
     (regimen,) = only_order(resource).dose
     assert regimen.mg_per_day == 1600
+
+
+def test_a_draft_without_a_resource_type_is_skipped():
+    """A malformed draft (no resourceType) is not an order and does not break the others."""
+    broken = {"id": "x", "medicationCodeableConcept": {"text": "sorafenib"}}
+    tace = service_request(code=coded(codes.SNOMED, "441525007"))
+    assert [o.kind for o in draft_orders(context(broken, tace), "order-sign")] == ["tace"]

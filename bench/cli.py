@@ -1,0 +1,84 @@
+"""The command line's cost: start-up of ``cds assess`` and per-patient cost in a batch.
+
+Start-up is a one-patient ``cds assess --json`` call's wall time less that patient's in-process
+pipeline time (what the process pays before and besides the work: interpreter, imports, FHIR
+models). The batch figure is ``cds assess`` over the fixture directory: (batch − one) / (n − 1)
+per further patient, next to the in-process pipeline per patient (``assess_document`` in a warm
+process, validation cache cleared, as a new patient would be).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fhir_fixtures"
+ONE = FIXTURES / "nct00919009_eligible.json"
+AS_OF = "2026-11-15"
+ROUNDS = 7
+STARTUP_TARGET_S = 0.5
+
+
+def wall(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def median_wall(command: list[str], rounds: int = ROUNDS) -> float:
+    return statistics.median(wall(command) for _ in range(rounds))
+
+
+def patients() -> list[Path]:
+    return [p for p in sorted(FIXTURES.glob("*.json")) if not p.name.endswith(".expected.json")]
+
+
+def in_process_per_patient() -> dict[str, float]:
+    """Median in-process cost of one patient, and of the one-patient call's patient."""
+    from cds.fhir.validate import clear_cache
+    from cds.pipeline import assess_document
+
+    as_of = date.fromisoformat(AS_OF)
+    documents = {p: json.loads(p.read_bytes()) for p in patients()}
+    assess_document(documents[ONE], as_of)  # imports and FHIR models loaded once
+    per_patient, one = [], []
+    for _ in range(3):
+        for path, document in documents.items():
+            clear_cache()
+            started = time.perf_counter()
+            assess_document(document, as_of)
+            elapsed = time.perf_counter() - started
+            per_patient.append(elapsed)
+            if path == ONE:
+                one.append(elapsed)
+    return {"per_patient": statistics.median(per_patient), "one": statistics.median(one)}
+
+
+def measure() -> dict[str, Any]:
+    cds = [sys.executable, "-m", "cds.cli", "assess"]
+    interpreter = median_wall([sys.executable, "-c", "pass"])
+    single = median_wall([*cds, str(ONE), "--json", "--as-of", AS_OF])
+    count = len(patients())
+    batch = median_wall([*cds, str(FIXTURES), "--json", "--as-of", AS_OF], rounds=3)
+    in_process = in_process_per_patient()
+    return {
+        "interpreter_s": interpreter,
+        "single_s": single,
+        "startup_s": single - in_process["one"],
+        "patients": count,
+        "batch_s": batch,
+        "batch_per_patient_ms": (batch - single) / (count - 1) * 1000,
+        "pipeline_per_patient_ms": in_process["per_patient"] * 1000,
+        "target_s": STARTUP_TARGET_S,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=2))
