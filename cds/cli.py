@@ -40,11 +40,12 @@ def read_json(path: Path) -> object:
 
 def run_assess(path: Path, as_of: date, as_json: bool) -> str:
     from cds.pipeline import assess_document
-    from cds.report.text import to_text
 
     result = assess_document(read_json(path), as_of)
     if as_json:
         return json.dumps(result, indent=2, ensure_ascii=False)
+    from cds.report.text import to_text  # only for text: its templates cost start-up time
+
     return to_text(result)
 
 
@@ -76,7 +77,6 @@ def inputs_of(paths: list[Path]) -> list[Path]:
 def run_batch(paths: list[Path], as_of: date, as_json: bool) -> int:
     """One result per patient; an unreadable input is reported and the others still run."""
     from cds.pipeline import assess_document
-    from cds.report.text import to_text
 
     failed = 0
     for path in inputs_of(paths):
@@ -91,6 +91,8 @@ def run_batch(paths: list[Path], as_of: date, as_json: bool) -> int:
         if as_json:
             print(json.dumps({"input": str(path), **result}, ensure_ascii=False))
         else:
+            from cds.report.text import to_text
+
             print(f"=== {path}\n{to_text(result)}")
     return 2 if failed else 0
 

@@ -139,3 +139,24 @@ def test_batch_text_heads_each_patient_with_its_file(capsys):
     out = capsys.readouterr().out
     assert out.index(f"=== {ELIGIBLE}") < out.index(f"=== {child_pugh_c}")
     assert out.count("RECOMMENDATION:") == 2
+
+
+def test_load_fixtures_reports_an_unreachable_server(capsys):
+    """No FHIR server at the URL: exit 2 with a one-line error naming the file."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    code = main(["load-fixtures", "--fhir-server", f"http://127.0.0.1:{port}/fhir", str(ELIGIBLE)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "could not be reached" in err and "nct00919009_eligible.json" in err
+
+
+def test_hook_request_needs_one_patient(capsys, tmp_path):
+    """A Bundle without a Patient cannot become a hook request: exit 2."""
+    bundle = tmp_path / "b.json"
+    bundle.write_text('{"resourceType": "Bundle", "type": "collection", "entry": []}')
+    assert main(["hook-request", str(bundle)]) == 2
+    assert "0 Patients" in capsys.readouterr().err

@@ -144,8 +144,9 @@ def _registry() -> Any:
 
 
 def warm_up() -> None:
-    """Build the UCUM registry now (at start-up) instead of in the first request."""
-    factor("mg/dL", "bilirubin")
+    """Build the UCUM registry now (at a service's start-up) instead of in a request that meets a
+    unit outside the precomputed table; a command-line call never needs it for common units."""
+    _registry()
 
 
 def _strip_annotations(ucum: str) -> str:

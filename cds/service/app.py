@@ -12,7 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from cds.errors import CdsError
-from cds.fhir.units import warm_up
+from cds.fhir import units, validate
 from cds.service.config import DEFAULTS, Settings
 
 log = logging.getLogger("cds.service")
@@ -112,7 +112,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     services = Services.build(settings)
     app.extensions["hcc_cds"] = services
-    warm_up()
+    units.warm_up()
+    validate.warm_up()
     app.register_blueprint(build_blueprint(services))
     register_errors(app)
     register_cors(app, settings.cors_origins)
