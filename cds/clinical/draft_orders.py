@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from typing import Literal
 
-from cds.clinical.sorafenib_dose import DoseReading
+from cds.clinical.sorafenib_dose import DoseFinding, DoseReading, judge_dose
 
 OrderKind = Literal["tace", "sorafenib"]
 
@@ -38,3 +38,10 @@ class DraftOrder:
     resource_id: str | None
     matched: str
     dose: DoseReading | None = None
+
+
+def dose_finding(order: DraftOrder) -> DoseFinding | None:
+    """The dose finding of a sorafenib draft (``None`` for TACE, which has no dose to judge)."""
+    if order.kind != "sorafenib":
+        return None
+    return judge_dose(order.dose if order.dose is not None else ())

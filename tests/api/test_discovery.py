@@ -138,3 +138,26 @@ def test_default_discovery_loses_order_select_for_a_client_keying_by_url(client)
     """Why the switch exists: keyed by URL, the shared id keeps only one of the order hooks."""
     hooks = {s["hook"] for s in services_keyed_by_url(client).values()}
     assert hooks == {"patient-view", "order-sign"}
+
+
+def test_feedback_reaches_a_distinct_id(distinct_client):
+    """Feedback on a card from hcc-order-check-order-select is stored under that id."""
+    response = distinct_client.post(
+        "/cds-services/hcc-order-check-order-select", json=hook_call("order-select")
+    )
+    card = response.json["cards"][0]
+    feedback = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {"userComment": "discussed at tumour board"},
+                "outcomeTimestamp": "2026-11-15T10:00:00Z",
+            }
+        ]
+    }
+    answer = distinct_client.post(
+        "/cds-services/hcc-order-check-order-select/feedback", json=feedback
+    )
+    assert answer.status_code == 200
+    assert answer.json == {"stored": 1, "duplicates": 0}

@@ -74,3 +74,16 @@ def test_successive_regimens_are_judged_by_the_most_severe():
     finding = judge_dose((regimen((400, 1, 1)), regimen((400, 3, 1))))
     assert finding.code is DoseCode.ABOVE_MAXIMUM
     assert finding.mg_per_day == 1200
+
+
+def test_a_draft_orders_dose_finding():
+    """A sorafenib draft is judged on its dose; a TACE draft has none to judge."""
+    from cds.clinical.draft_orders import DraftOrder, Recognition, dose_finding
+
+    nexavar = DraftOrder("sorafenib", Recognition.TEXT, "MedicationRequest/m", "Nexavar")
+    assert dose_finding(nexavar).code is DoseCode.NOT_STRUCTURED
+    twice_800 = DraftOrder(
+        "sorafenib", Recognition.CODE, "MedicationRequest/m", "x", (regimen((800, 2, 1)),)
+    )
+    assert dose_finding(twice_800).level == "critical"
+    assert dose_finding(DraftOrder("tace", Recognition.CODE, "ServiceRequest/s", "x")) is None

@@ -8,6 +8,7 @@ prints must be the fixtures' expected ones.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -52,7 +53,7 @@ def test_the_readme_walkthrough_gives_the_expected_cards(tmp_path):
         pytest.skip("curl is not on PATH")
     # Stop what the block started in the background, whatever happens.
     script = "set -e\ntrap 'kill $(jobs -p) 2>/dev/null; wait' EXIT\n" + script_with_free_ports()
-    env = {"PATH": f"{REPO_ROOT / '.venv' / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {"PATH": f"{REPO_ROOT / '.venv' / 'bin'}:{os.environ['PATH']}", "HOME": str(tmp_path)}
     env["CDS_DATABASE"] = str(tmp_path / "cds.sqlite3")  # not in the checkout
     # CI shares 2 cores with other suites: a generous deadline, so that a slow moment does not
     # turn the cards into the deadline's empty answer (that path has tests of its own).
