@@ -1,4 +1,9 @@
-"""Command line: ``cds assess FILE [--json] [--as-of DATE]`` and ``cds demo``."""
+"""Command line: ``cds assess PATH… [--json] [--as-of DATE]``, ``cds demo``, ``cds serve`` …
+
+``cds assess`` takes files and directories: each patient is assessed in the same process, so a
+batch pays the start-up (imports, FHIR models) once. One input prints as before; several print one
+result per patient (``--json``: one JSON object per line, with its ``input``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from cds.errors import InputError
 
@@ -34,19 +40,70 @@ def read_json(path: Path) -> object:
 
 def run_assess(path: Path, as_of: date, as_json: bool) -> str:
     from cds.pipeline import assess_document
-    from cds.report.text import to_text
 
     result = assess_document(read_json(path), as_of)
     if as_json:
         return json.dumps(result, indent=2, ensure_ascii=False)
+    from cds.report.text import to_text  # only for text: its templates cost start-up time
+
     return to_text(result)
+
+
+def is_patient_document(data: object) -> bool:
+    """A FHIR Bundle or resource, or a CDS Hooks request (what ``assess`` reads)."""
+    return isinstance(data, dict) and ("resourceType" in data or "hookInstance" in data)
+
+
+def inputs_of(paths: list[Path]) -> list[Path]:
+    """Files as given; a directory's ``*.json`` files that hold a patient, sorted (others are
+    named on stderr as skipped, e.g. the fixtures' ``.expected.json``)."""
+    found: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            found.append(path)
+            continue
+        for file in sorted(path.glob("*.json")):
+            try:
+                keep = is_patient_document(read_json(file))
+            except InputError:
+                keep = True  # unreadable: reported as this file's error
+            if keep:
+                found.append(file)
+            else:
+                print(f"cds: skipped {file}: not a Bundle or CDS Hooks request", file=sys.stderr)
+    return found
+
+
+def run_batch(paths: list[Path], as_of: date, as_json: bool) -> int:
+    """One result per patient; an unreadable input is reported and the others still run."""
+    from cds.pipeline import assess_document
+
+    failed = 0
+    for path in inputs_of(paths):
+        try:
+            result = assess_document(read_json(path), as_of)
+        except InputError as exc:
+            failed += 1
+            print(f"cds: error: {exc}", file=sys.stderr)
+            if as_json:
+                print(json.dumps({"input": str(path), "error": str(exc)}, ensure_ascii=False))
+            continue
+        if as_json:
+            print(json.dumps({"input": str(path), **result}, ensure_ascii=False))
+        else:
+            from cds.report.text import to_text
+
+            print(f"=== {path}\n{to_text(result)}")
+    return 2 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cds", description="HCC clinical decision support")
     sub = parser.add_subparsers(dest="command", required=True)
-    assess = sub.add_parser("assess", help="assess a FHIR Bundle or CDS Hooks request")
-    assess.add_argument("file", type=Path)
+    assess = sub.add_parser(
+        "assess", help="assess FHIR Bundles or CDS Hooks requests (files or directories)"
+    )
+    assess.add_argument("paths", type=Path, nargs="+", metavar="PATH")
     assess.add_argument("--json", action="store_true", help="print the assessment as JSON")
     assess.add_argument(
         "--as-of", type=parse_as_of, default=None, help="assessment date (default: today)"
@@ -59,6 +116,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers", type=int, default=None, help="processes (default CDS_WORKERS or one per core)"
+    )
+    load = sub.add_parser(
+        "load-fixtures", help="load fixtures into a FHIR server (PUT, ids kept); env FHIR_TOKEN"
+    )
+    load.add_argument("--fhir-server", required=True, help="FHIR R4 base URL")
+    load.add_argument("paths", type=Path, nargs="*", metavar="PATH", help="default: the fixtures")
+    hook = sub.add_parser(
+        "hook-request", help="print the CDS Hooks request for a fixture, prefetch as declared"
+    )
+    hook.add_argument("file", type=Path)
+    hook.add_argument(
+        "--hook", default="patient-view", choices=("patient-view", "order-select", "order-sign")
+    )
+    hook.add_argument("--fhir-server", default=None, help="sent as fhirServer")
+    hook.add_argument(
+        "--no-prefetch", action="store_true", help="send no prefetch: the service reads fhirServer"
+    )
+    hook.add_argument(
+        "--draft",
+        action="append",
+        choices=("tace", "sorafenib"),
+        default=[],
+        help="order hooks: a draft order to send (repeatable)",
     )
     report = sub.add_parser("feedback-report", help="accept/override counts per card kind")
     report.add_argument(
@@ -90,6 +170,43 @@ def run_feedback_report(database: str | None) -> str:
         raise InputError(f"the feedback database cannot be reached: {exc}") from exc
 
 
+def run_load_fixtures(base_url: str, paths: list[Path]) -> int:
+    from cds.integration.fixtures import fixture_files
+    from cds.integration.load import load_files
+    from cds.paths import data_dir
+
+    files = fixture_files(paths or [data_dir("fhir_fixtures")])
+
+    def report(loaded: Any) -> None:
+        patients = ", ".join(f"Patient/{p}" for p in loaded.patient_ids)
+        print(f"loaded {loaded.path}: {loaded.resources} resources ({patients})")
+
+    load_files(files, base_url, os.environ.get("FHIR_TOKEN") or None, report)
+    return 0
+
+
+def run_hook_request(args: argparse.Namespace) -> str:
+    from cds.integration.fixtures import fixture_resources, read_document
+    from cds.integration.hook_request import draft_orders, hook_request
+    from cds.service.discovery import load_discovery
+
+    resources = fixture_resources(read_document(args.file))
+    patients = [r["id"] for r in resources if r["resourceType"] == "Patient"]
+    if len(patients) != 1:
+        raise InputError(f"{args.file}: {len(patients)} Patients; a hook request needs one")
+    service = next(s for s in load_discovery()["services"] if s["hook"] == args.hook)
+    context: dict[str, Any] = {"userId": "Practitioner/example", "patientId": patients[0]}
+    if args.hook != "patient-view":
+        context["draftOrders"] = draft_orders(patients[0], args.draft)
+    if args.hook == "order-select":
+        context["selections"] = [
+            f"{e['resource']['resourceType']}/{e['resource']['id']}"
+            for e in context["draftOrders"]["entry"]
+        ]
+    request = hook_request(resources, service, context, args.fhir_server, not args.no_prefetch)
+    return json.dumps(request, indent=2, ensure_ascii=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -104,11 +221,19 @@ def main(argv: list[str] | None = None) -> int:
             from cds.service.server import serve
 
             return serve(args.bind, args.workers)
+        if args.command == "load-fixtures":
+            return run_load_fixtures(args.fhir_server, args.paths)
+        if args.command == "hook-request":
+            print(run_hook_request(args))
+            return 0
         if args.command == "feedback-report":
             print(run_feedback_report(args.database))
             return 0
-        print(run_assess(args.file, args.as_of or date.today(), args.json))
-        return 0
+        as_of = args.as_of or date.today()
+        if len(args.paths) == 1 and not args.paths[0].is_dir():
+            print(run_assess(args.paths[0], as_of, args.json))
+            return 0
+        return run_batch(args.paths, as_of, args.json)
     except InputError as exc:
         print(f"cds: error: {exc}", file=sys.stderr)
         return 2

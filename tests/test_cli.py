@@ -103,3 +103,60 @@ def test_console_script_runs_the_demo():
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["recommendation"]["option"] == "tace"
+
+
+def test_several_files_and_a_directory_give_one_json_line_per_patient(capsys, tmp_path):
+    """Files and directories: one JSON line per patient, each naming its input."""
+    (tmp_path / "a.json").write_text(ELIGIBLE.read_text())
+    (tmp_path / "notes.json").write_text('{"note": "not a patient"}')
+    child_pugh_c = FIXTURES / "child_pugh_c.json"
+    code = main(["assess", str(tmp_path), str(child_pugh_c), "--json", "--as-of", "2026-11-15"])
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert code == 0
+    assert [(r["input"], r["child_pugh"]["class"]) for r in lines] == [
+        (str(tmp_path / "a.json"), "A"),
+        (str(child_pugh_c), "C"),
+    ]
+    assert "skipped" in captured.err and "notes.json" in captured.err
+
+
+def test_a_bad_file_in_a_batch_is_reported_and_the_others_still_run(capsys, tmp_path):
+    """An unreadable input: an error line for it, the other patients assessed, exit 2."""
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code = main(["assess", str(bad), str(ELIGIBLE), "--json", "--as-of", "2026-11-15"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 2
+    assert lines[0]["input"] == str(bad) and "not JSON" in lines[0]["error"]
+    assert lines[1]["recommendation"]["option"] == "tace"
+
+
+def test_batch_text_heads_each_patient_with_its_file(capsys):
+    """Without --json, each summary is headed by its file."""
+    child_pugh_c = FIXTURES / "child_pugh_c.json"
+    assert main(["assess", str(ELIGIBLE), str(child_pugh_c), "--as-of", "2026-11-15"]) == 0
+    out = capsys.readouterr().out
+    assert out.index(f"=== {ELIGIBLE}") < out.index(f"=== {child_pugh_c}")
+    assert out.count("RECOMMENDATION:") == 2
+
+
+def test_load_fixtures_reports_an_unreachable_server(capsys):
+    """No FHIR server at the URL: exit 2 with a one-line error naming the file."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    code = main(["load-fixtures", "--fhir-server", f"http://127.0.0.1:{port}/fhir", str(ELIGIBLE)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "could not be reached" in err and "nct00919009_eligible.json" in err
+
+
+def test_hook_request_needs_one_patient(capsys, tmp_path):
+    """A Bundle without a Patient cannot become a hook request: exit 2."""
+    bundle = tmp_path / "b.json"
+    bundle.write_text('{"resourceType": "Bundle", "type": "collection", "entry": []}')
+    assert main(["hook-request", str(bundle)]) == 2
+    assert "0 Patients" in capsys.readouterr().err

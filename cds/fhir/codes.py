@@ -124,13 +124,31 @@ HEPATECTOMY = project("hepatectomy")
 # Orders the service checks (order-select / order-sign).
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
-# 597747 "sorafenib 200 MG Oral Tablet" ✅ openFDA; 495881 ingredient ⚠️ unconfirmed;
-# ATC L01EX02 (current) and L01XE05 (before 2022) ⚠️.
-SORAFENIB = frozenset({(RXNORM, "597747"), (RXNORM, "495881"), (ATC, "L01EX02"), (ATC, "L01XE05")})
+# RxNorm concepts the CDS Hooks Sandbox's Rx View / Rx Sign order (clinical.md §2.4 ✅, from
+# cds-hooks/sandbox src/assets/medication-list.js), generic and Nexavar; each 200 MG concept's
+# tablet strength, for doses written in tablets. 495881 ingredient ⚠️ unconfirmed.
+SORAFENIB_TABLET_MG: dict[str, float] = {
+    "597747": 200.0,  # sorafenib 200 MG Oral Tablet (SCD)
+    "597745": 200.0,  # sorafenib 200 MG (SCDC)
+    "615979": 200.0,  # sorafenib 200 MG Oral Tablet [Nexavar] (SBD)
+    "615977": 200.0,  # sorafenib 200 MG [Nexavar] (SBDC)
+}
+SORAFENIB_RXNORM = (
+    *SORAFENIB_TABLET_MG,
+    "1159692",
+    "1182863",
+    "495881",
+)  # + sorafenib / Nexavar Pill
+# ATC L01EX02 (since 2022) and L01XE05 (before 2022) ⚠️.
+SORAFENIB = frozenset((RXNORM, c) for c in SORAFENIB_RXNORM) | {(ATC, "L01EX02"), (ATC, "L01XE05")}
+# An order coded only as text is still checked when its text names the drug (the card says so).
+SORAFENIB_WORDS = r"\b(?:sorafenib|nexavar)\b"
 SORAFENIB_TABLET = (RXNORM, "597747", "sorafenib 200 MG Oral Tablet")
 # 441525007 "Percutaneous transluminal chemoembolisation of artery" ✅ (third-party browser);
 # no liver-specific SNOMED code was confirmed, so the project code names TACE of the liver.
 TACE = snomed("441525007") | project("tace")
+# TACE in words: "TACE", "cTACE", "DEB-TACE", "chemoembolisation", "chemo-embolization".
+TACE_WORDS = r"\b(?:c|deb-?)?tace\b|chemo-?emboli[sz]ation"
 TACE_CODINGS = (
     (SNOMED, "441525007", "Percutaneous transluminal chemoembolisation of artery"),
     (HCC_CDS, "tace", "Transarterial chemoembolisation (TACE) of the liver"),

@@ -10,10 +10,12 @@ raises :class:`UnitError`, and the value is then *unknown* — never read in a d
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 SIGNIFICANT_DIGITS = 10  # drop float noise: 34.2 umol/L must give exactly 2.0 mg/dL
@@ -44,6 +46,8 @@ CANONICAL: dict[str, Canonical] = {
     "creatinine": Canonical("mg/dL", 88.4),  # clinical.md §2.2 ⚠️ standard factor
     "afp": Canonical("ng/mL"),
     "size": Canonical("cm"),
+    "dose": Canonical("mg"),  # a drug's dose (cds/fhir/dosage.py)
+    "period": Canonical("d"),  # a dosage timing's period
 }
 
 # Spellings seen in ``valueQuantity.unit`` text that are unambiguous UCUM units.
@@ -74,9 +78,50 @@ UNIT_TEXT = {
     "cells/mm3": "/mm3",
     "cm": "cm",
     "mm": "mm",
+    "mg": "mg",  # drug doses (cds/fhir/dosage.py)
+    "g": "g",
+    "mcg": "ug",
+    "µg": "ug",
+    "ug": "ug",
 }
 
 ANNOTATION = re.compile(r"\{[^{}]*\}")
+
+# Factors of the units real records use, computed by the UCUM registry ahead of time
+# (``python -m cds.fhir.units``; tests/fhir/test_units.py recomputes every one): building the
+# registry costs ~0.5 s per process, which a command-line call should not pay for common units.
+# Any other unit is converted by the registry, built on first use.
+PRECOMPUTED = Path(__file__).resolve().parent / "ucum-factors.json"
+# Units whose factors are precomputed, besides the spellings above and the canonical units.
+COMMON_UNITS = (
+    "mg/dL",
+    "g/L",
+    "g/dL",
+    "umol/L",
+    "mmol/L",
+    "mg/L",
+    "ng/mL",
+    "ug/L",
+    "U/L",
+    "10*9/L",
+    "10*3/uL",
+    "10*3/mm3",
+    "/uL",
+    "/mm3",
+    "/L",
+    "cm",
+    "mm",
+    "m",
+    "mg",
+    "g",
+    "ug",
+    "s",
+    "min",
+    "h",
+    "d",
+    "wk",
+    "{INR}",
+)
 
 
 _REGISTRY_LOCK = threading.Lock()
@@ -99,8 +144,9 @@ def _registry() -> Any:
 
 
 def warm_up() -> None:
-    """Build the UCUM registry now (at start-up) instead of in the first request."""
-    factor("mg/dL", "bilirubin")
+    """Build the UCUM registry now (at a service's start-up) instead of in a request that meets a
+    unit outside the precomputed table; a command-line call never needs it for common units."""
+    _registry()
 
 
 def _strip_annotations(ucum: str) -> str:
@@ -108,6 +154,13 @@ def _strip_annotations(ucum: str) -> str:
     if stripped in ("", "/"):
         return "1"
     return stripped.replace("/{", "/").replace("./", "/")
+
+
+@lru_cache(maxsize=1)
+def precomputed() -> dict[str, dict[str, float]]:
+    """Analyte → UCUM unit → factor, as the registry computed them (see :data:`PRECOMPUTED`)."""
+    table: dict[str, dict[str, float]] = json.loads(PRECOMPUTED.read_text(encoding="utf-8"))
+    return table
 
 
 @lru_cache(maxsize=512)
@@ -120,6 +173,16 @@ def factor(ucum: str, analyte: str) -> float:
     if canonical.unit == "1" and _strip_annotations(ucum) != "1":
         # A ratio has no unit: "%" under an INR code is a prothrombin activity, not an INR.
         raise UnitError(f"unit '{ucum}' is not a unit of a ratio such as the INR")
+    known = precomputed().get(analyte, {}).get(ucum)
+    return known if known is not None else registry_factor(ucum, analyte)
+
+
+def registry_factor(ucum: str, analyte: str) -> float:
+    """The factor as the UCUM registry computes it (builds the registry on first use).
+
+    :raise UnitError: when the unit is not UCUM or cannot become the canonical unit.
+    """
+    canonical = CANONICAL[analyte]
     reg = _registry()
     try:
         source = reg.Quantity(1, reg.from_ucum(_strip_annotations(ucum)))
@@ -162,3 +225,23 @@ def to_canonical(value: float, ucum: str | None, analyte: str) -> float:
         raise UnitError(f"unit of {len(ucum)} characters is not a laboratory unit")
     converted = value * factor(ucum, analyte)
     return float(f"{converted:.{SIGNIFICANT_DIGITS}g}")
+
+
+def compute_table() -> dict[str, dict[str, float]]:
+    """Every common unit's factor per analyte, by the registry (units that do not convert are left
+    out: they are refused by the registry at run time, as before)."""
+    units = sorted({*COMMON_UNITS, *UNIT_TEXT.values(), *(c.unit for c in CANONICAL.values())})
+    table: dict[str, dict[str, float]] = {}
+    for analyte, canonical in CANONICAL.items():
+        for unit in units:
+            if canonical.unit == "1" and _strip_annotations(unit) != "1":
+                continue
+            try:
+                table.setdefault(analyte, {})[unit] = registry_factor(unit, analyte)
+            except UnitError:
+                continue
+    return table
+
+
+if __name__ == "__main__":
+    PRECOMPUTED.write_text(json.dumps(compute_table(), indent=1, sort_keys=True) + "\n")

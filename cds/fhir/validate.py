@@ -29,6 +29,16 @@ def model_class(resource_type: str) -> Any:
     return get_fhir_model_class(resource_type)
 
 
+# The resource types an assessment validates (cds/fhir/extract.py selects only these).
+VALIDATED_TYPES = ("Patient", "Observation", "Condition", "Procedure")
+
+
+def warm_up() -> None:
+    """Load the FHIR models now (a service's start-up), not in its first request."""
+    for resource_type in VALIDATED_TYPES:
+        model_class(resource_type)
+
+
 def describe_error(resource: Resource, exc: ValidationError) -> str:
     name = f"{resource.get('resourceType')}/{resource.get('id', '?')}"
     first = exc.errors()[0]

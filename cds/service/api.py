@@ -10,7 +10,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from cds.clinical.order_check import check_order
 from cds.errors import InvalidHookRequest, UnknownService
 from cds.fhir.client import Deadline
-from cds.fhir.orders import checked_orders
+from cds.fhir.orders import draft_orders, server_reader
 from cds.fhir.record import flatten, record_from_resources
 from cds.pipeline import assess_record
 from cds.render.cards import order_cards, patient_view_cards
@@ -78,14 +78,11 @@ def assess_hook(
     result = to_json(assessment)
     if hook.hook == "patient-view":
         return patient_view_cards(result, hook.patient_id)
-    verdicts = [
-        v
-        for v in (
-            check_order(order, assessment.recommendation)
-            for order in checked_orders(hook.context, hook.hook)
-        )
-        if v
-    ]
+    orders = draft_orders(
+        hook.context, hook.hook, resources, server_reader(services.fhir_client(hook, deadline))
+    )
+    kinds = dict.fromkeys(order.kind for order in orders)  # one card per kind, for now
+    verdicts = [v for v in (check_order(k, assessment.recommendation) for k in kinds) if v]
     return order_cards(verdicts, result)
 
 

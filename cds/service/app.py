@@ -13,7 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from cds.errors import CdsError
-from cds.fhir.units import warm_up
+from cds.fhir import units, validate
 from cds.service.config import DEFAULTS, Settings
 from cds.storage import StorageUnavailable
 
@@ -217,7 +217,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, announce: bool = Tr
     if announce:
         for warning in startup_warnings(services):
             log.warning("%s", warning)
-    warm_up()
+    units.warm_up()
+    validate.warm_up()
     app.register_blueprint(build_blueprint(services))
     register_errors(app)
     register_cors(app, settings.cors_origins)

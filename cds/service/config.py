@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "FETCH_WORKERS": 8,  # FHIR fetch threads of one call
     "AS_OF": None,  # fixed assessment date (YYYY-MM-DD) for demos and tests; default today
     "LOG_LEVEL": "INFO",
+    # One discovery id per hook, for clients that key services by URL (cds/service/discovery.py)
+    "DISTINCT_SERVICE_IDS": False,
 }
 REMOVED = {
     "FHIR_ALLOW_HTTP": "use CDS_FHIR_ALLOW_LOOPBACK_HTTP (plain http to a loopback server only)"
@@ -68,6 +70,7 @@ class Settings:
     fetch_workers: int
     as_of: date | None
     log_level: str
+    distinct_service_ids: bool
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:

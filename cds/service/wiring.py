@@ -93,7 +93,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        discovery = load_discovery()
+        discovery = load_discovery(settings.distinct_service_ids)
         storage = build_storage(settings)
         return cls(
             settings,
@@ -111,22 +111,26 @@ class Services:
     def data_source(
         self, definition: ServiceDefinition, hook: HookRequest, deadline: Deadline
     ) -> DataSource:
+        return DataSource(
+            definition.prefetch,
+            lambda: self.fhir_client(hook, deadline),
+            self.settings.fetch_workers,
+        )
+
+    def fhir_client(self, hook: HookRequest, deadline: Deadline) -> FhirClient | None:
+        """A client of the request's FHIR server (``None`` when it names none)."""
+        if hook.fhir_server is None:
+            return None
         limits = FhirLimits(
             self.settings.fhir_timeout_seconds,
             self.settings.fhir_max_pages,
             self.settings.fhir_max_bytes,
         )
-
-        def make_client() -> FhirClient | None:
-            if hook.fhir_server is None:
-                return None
-            return FhirClient(
-                hook.fhir_server,
-                hook.access_token,
-                self.session_factory(),
-                limits,
-                deadline,
-                self.url_policy,
-            )
-
-        return DataSource(definition.prefetch, make_client, self.settings.fetch_workers)
+        return FhirClient(
+            hook.fhir_server,
+            hook.access_token,
+            self.session_factory(),
+            limits,
+            deadline,
+            self.url_policy,
+        )

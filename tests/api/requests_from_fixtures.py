@@ -8,11 +8,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from cds.fhir import codes
-from cds.fhir.extract import codings
+from cds.integration.fixtures import fixture_resources
+from cds.integration.hook_request import hook_request as request_for
+from cds.integration.hook_request import searchset as integration_searchset
+from cds.service.discovery import load_discovery
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fhir_fixtures"
-LAB_CODES = frozenset().union(*codes.LAB_CODES.values())
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -20,41 +21,21 @@ def fixture(name: str) -> dict[str, Any]:
 
 
 def resources_of(document: dict[str, Any]) -> list[dict[str, Any]]:
-    if document.get("resourceType") == "Bundle":
-        return [e["resource"] for e in document["entry"]]
-    found = []
-    for value in document["prefetch"].values():
-        if value and value.get("resourceType") == "Bundle":
-            found += [e["resource"] for e in value.get("entry", [])]
-        elif value:
-            found.append(value)
-    return found
+    return fixture_resources(document)
 
 
 def searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "entry": [
-            {"fullUrl": f"https://ehr.example/fhir/{r['resourceType']}/{r['id']}", "resource": r}
-            for r in resources
-        ],
-    }
+    return integration_searchset(resources, "https://ehr.example/fhir")
 
 
 def prefetch_of(name: str) -> dict[str, Any]:
-    """The five prefetch keys of the services, filled from a fixture."""
-    resources = copy.deepcopy(resources_of(fixture(name)))
-    observations = [r for r in resources if r["resourceType"] == "Observation"]
-    is_lab = [any(c in LAB_CODES for c in codings(o.get("code"))) for o in observations]
-    return {
-        "patient": next(r for r in resources if r["resourceType"] == "Patient"),
-        "labs": searchset([o for o, lab in zip(observations, is_lab, strict=True) if lab]),
-        "findings": searchset([o for o, lab in zip(observations, is_lab, strict=True) if not lab]),
-        "conditions": searchset([r for r in resources if r["resourceType"] == "Condition"]),
-        "procedures": searchset([r for r in resources if r["resourceType"] == "Procedure"]),
-    }
+    """The five prefetch keys of the services, filled from a fixture as a FHIR server would
+    answer the declared templates (``cds hook-request``, cds/integration/hook_request.py)."""
+    resources = fixture_resources(copy.deepcopy(fixture(name)))
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    service = next(s for s in load_discovery()["services"] if s["hook"] == "patient-view")
+    context = {"patientId": patient["id"], "userId": "Practitioner/example"}
+    return request_for(resources, service, context)["prefetch"]
 
 
 def patient_id_of(name: str) -> str:

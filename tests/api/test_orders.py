@@ -152,3 +152,89 @@ def test_tace_order_card_shows_no_sorafenib_schedule_when_the_combination_is_not
     assert card["indicator"] == "info"
     assert "starting 3 days after the first TACE" not in card["detail"].split("---")[0]
     assert "not suggested" in card["detail"].split("---")[0]
+
+
+def kinds_of(found):
+    return [c["extension"]["org.example.hcc-cds.card-kind"] for c in found]
+
+
+def sorafenib_coded(concept=None, **fields):
+    order = sorafenib()
+    del order["medicationCodeableConcept"]
+    if concept is not None:
+        order["medicationCodeableConcept"] = concept
+    return {**order, **fields}
+
+
+NEXAVAR_MEDICATION = {
+    "resourceType": "Medication",
+    "id": "nexavar",
+    "code": {"coding": [{"system": codes.RXNORM, "code": "615979"}]},
+}
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        sorafenib_coded({"coding": [{"system": codes.RXNORM, "code": "615979"}]}),  # Nexavar SBD
+        sorafenib_coded({"coding": [{"system": codes.RXNORM, "code": "1182863"}]}),  # Nexavar Pill
+        sorafenib_coded({"coding": [{"system": codes.ATC, "code": "L01EX02"}]}),
+        sorafenib_coded({"text": "Nexavar 200 mg tablets"}),  # text only
+        sorafenib_coded(
+            contained=[{**NEXAVAR_MEDICATION, "id": "m"}], medicationReference={"reference": "#m"}
+        ),
+    ],
+    ids=["nexavar-615979", "nexavar-pill", "atc", "text-only", "contained-medication"],
+)
+def test_any_coding_of_sorafenib_gets_the_order_card(client, order):
+    """Child-Pugh C12: a branded, ATC-coded, text-only or referenced sorafenib order is judged."""
+    found = cards(client, order_request("child_pugh_c", "order-sign", order))
+    assert kinds_of(found) == ["order-sorafenib-contraindicated"]
+
+
+def test_medication_reference_into_draft_orders_gets_the_order_card(client):
+    """medicationReference Medication/nexavar, the Medication sent in draftOrders."""
+    order = sorafenib_coded(medicationReference={"reference": "Medication/nexavar"})
+    request = order_request("child_pugh_c", "order-sign", order, NEXAVAR_MEDICATION)
+    assert kinds_of(cards(client, request)) == ["order-sorafenib-contraindicated"]
+
+
+def test_medication_reference_into_the_prefetch_gets_the_order_card(client):
+    """medicationReference resolved from a Medication the EHR prefetched under its own key."""
+    order = sorafenib_coded(medicationReference={"reference": "Medication/nexavar"})
+    request = order_request("child_pugh_c", "order-sign", order)
+    request["prefetch"]["medications"] = NEXAVAR_MEDICATION
+    assert kinds_of(cards(client, request)) == ["order-sorafenib-contraindicated"]
+
+
+def test_a_text_only_tace_order_gets_the_order_card(client):
+    """A ServiceRequest coded only as text 'DEB-TACE' is judged like a coded TACE order."""
+    order = {**tace(), "code": {"text": "DEB-TACE segment 8"}}
+    found = cards(client, order_request("child_pugh_c", "order-sign", order))
+    assert kinds_of(found) == ["order-tace-contraindicated"]
+
+
+def test_an_unclassifiable_reference_gets_no_card(client):
+    """A medicationReference that resolves to nothing and names nothing: no card, no guess."""
+    order = sorafenib_coded(medicationReference={"reference": "Medication/unknown"})
+    assert cards(client, order_request("child_pugh_c", "order-sign", order)) == []
+
+
+def test_order_select_with_nothing_selected_gives_no_card(client):
+    """order-select with an empty selections list: nothing was selected, nothing is judged."""
+    request = order_request("child_pugh_c", "order-select", tace(), sorafenib(), selections=[])
+    assert cards(client, request) == []
+
+
+def test_order_select_judges_the_selection_and_order_sign_all_drafts(client):
+    """The same drafts: order-select judges the selected sorafenib; order-sign both orders."""
+    drafts = (tace(), sorafenib())
+    select = order_request(
+        "child_pugh_c", "order-select", *drafts, selections=["MedicationRequest/med-1"]
+    )
+    assert kinds_of(cards(client, select)) == ["order-sorafenib-contraindicated"]
+    sign = order_request("child_pugh_c", "order-sign", *drafts)
+    assert sorted(kinds_of(cards(client, sign))) == [
+        "order-sorafenib-contraindicated",
+        "order-tace-contraindicated",
+    ]

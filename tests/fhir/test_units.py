@@ -95,9 +95,24 @@ def test_first_conversions_from_many_threads_agree():
 
     def convert(_: int) -> float:
         start.wait()
-        return to_canonical(34.2, "umol/L", "bilirubin")
+        return to_canonical(3.42, "umol/dL", "bilirubin")  # not precomputed: needs the registry
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(convert, range(8)))
     assert results == [2.0] * 8
     assert len(units._REGISTRY) == 1
+
+
+def test_precomputed_factors_are_the_registrys():
+    """Every precomputed factor is what the UCUM registry computes now (no table of ours)."""
+    from cds.fhir.units import compute_table, precomputed
+
+    assert precomputed() == compute_table()
+
+
+def test_a_unit_outside_the_table_is_converted_by_the_registry():
+    """A rarer UCUM unit (ng/dL) still converts, by the registry."""
+    from cds.fhir.units import precomputed, to_canonical
+
+    assert "ng/dL" not in precomputed()["afp"]
+    assert to_canonical(100, "ng/dL", "afp") == 1.0

@@ -140,3 +140,28 @@ def test_load_plain_resource_keeps_its_id(fhir_server):
     assert identities["Observation/serum-total-bilirubin"] == "Observation/serum-total-bilirubin"
     bundle = get(fhir_server, "Observation", subject="Patient/example").json()
     assert [e["resource"]["id"] for e in bundle["entry"]] == ["serum-total-bilirubin"]
+
+
+def test_patient_search_accepts_a_bare_id_as_real_servers_do(fhir_server):
+    """`patient=<id>` finds what `patient=Patient/<id>` finds, by GET and by POST _search."""
+    fhir_server.load(
+        [
+            {"resourceType": "Patient", "id": "bare-1"},
+            {
+                "resourceType": "Condition",
+                "id": "bare-c1",
+                "subject": {"reference": "Patient/bare-1"},
+                "code": {"text": "x"},
+            },
+        ]
+    )
+    typed = get(fhir_server, "Condition", patient="Patient/bare-1").json()
+    bare = get(fhir_server, "Condition", patient="bare-1").json()
+    posted = requests.post(
+        fhir_server.url("Condition/_search"),
+        data={"patient": "bare-1"},
+        headers=FHIR_JSON,
+        timeout=10,
+    ).json()
+    ids = [[e["resource"]["id"] for e in b.get("entry", [])] for b in (typed, bare, posted)]
+    assert ids == [["bare-c1"]] * 3

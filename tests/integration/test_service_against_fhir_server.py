@@ -84,6 +84,47 @@ def test_order_sign_against_the_server(client, fhir_server):
     assert response.json["cards"][0]["indicator"] == "critical"
 
 
+def test_medication_reference_is_read_from_the_server(client, fhir_server):
+    """A draft naming Medication/nexavar-200 (only on the server): read, recognised, judged."""
+    fhir_server.load(
+        [
+            {
+                "resourceType": "Medication",
+                "id": "nexavar-200",
+                "code": {
+                    "coding": [
+                        {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "615979"}
+                    ]
+                },
+            }
+        ]
+    )
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "draft-2",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/x"},
+        "medicationReference": {"reference": "Medication/nexavar-200"},
+    }
+    request = no_prefetch(
+        "child_pugh_c",
+        fhir_server,
+        hook="order-sign",
+        context={
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": order}],
+            }
+        },
+    )
+    cards = client.post("/cds-services/hcc-order-check", json=request).json["cards"]
+    assert [c["extension"]["org.example.hcc-cds.card-kind"] for c in cards] == [
+        "order-sorafenib-contraindicated"
+    ]
+
+
 def test_unknown_patient_on_the_server_is_412(client, fhir_server):
     """A patient id the server does not know: the Patient read is 404, the answer 412."""
     request = no_prefetch("child_pugh_a5", fhir_server)

@@ -69,6 +69,13 @@ function decorateSearchset(bundle, base, type, params) {
   }
 }
 
+// Real servers read `patient=<id>` as `patient=Patient/<id>`; Medplum's in-memory matcher finds
+// only the typed form, so bare ids are qualified here (the Sandbox's own queries use bare ids).
+function qualifyPatient(value) {
+  const one = (v) => (typeof v === 'string' && v && !v.includes('/') ? `Patient/${v}` : v);
+  return Array.isArray(value) ? value.map(one) : one(value);
+}
+
 async function handle(req, res, raw) {
   const url = new URL(req.url, 'http://127.0.0.1');
   if (req.method === 'OPTIONS') {
@@ -85,6 +92,11 @@ async function handle(req, res, raw) {
   } catch (err) {
     return send(res, 400, badRequest('Invalid request body: ' + err.message));
   }
+  if (url.searchParams.has('patient')) {
+    const values = url.searchParams.getAll('patient').map(qualifyPatient);
+    url.searchParams.delete('patient');
+    for (const v of values) url.searchParams.append('patient', v);
+  }
   const segments = path.split('/').filter(Boolean);
   const postSearch = req.method === 'POST' && segments.length === 2 && segments[1] === '_search';
   if (postSearch) {
@@ -92,6 +104,7 @@ async function handle(req, res, raw) {
     body = { ...parseBody(url.search.slice(1), 'application/x-www-form-urlencoded'), ...body };
     url.search = '';
     body._count ??= String(pageSize);
+    if (body.patient !== undefined) body.patient = qualifyPatient(body.patient);
   } else if (req.method === 'GET' && segments.length <= 1 && !url.searchParams.has('_count')) {
     url.searchParams.set('_count', String(pageSize));
   }
