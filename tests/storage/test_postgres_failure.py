@@ -102,6 +102,7 @@ def app(tmp_path, url):
     config = app_config(
         tmp_path,
         AUTH_DISABLED=False,
+        PUBLIC_BASE_URL="http://localhost",  # the audience the tokens below name
         TRUSTED_ISSUERS_FILE=str(issuers),
         DATABASE_URL=url,
         DATABASE_TIMEOUT_SECONDS=TIMEOUT,
