@@ -29,17 +29,20 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
 
 
 def lookup(document: Any, dotted: str) -> Any:
-    """Follow a dotted key; a list of objects with ``id`` is indexed by that id."""
+    """Follow a dotted key; a list is indexed by position (``reasons.0``) or by the ``id`` of its
+    objects (a criterion id gives that criterion's status)."""
     node = document
     parts = dotted.split(".")
-    i = 0
-    while i < len(parts):
-        if isinstance(node, list):
-            node = next(item for item in node if item.get("id") == parts[i])
+    for i, part in enumerate(parts):
+        if isinstance(node, list) and part.isdigit():
+            node = node[int(part)] if int(part) < len(node) else None
+        elif isinstance(node, list):
+            node = next(item for item in node if item.get("id") == part)
             node = node["status"] if i == len(parts) - 1 else node
+        elif node is None:
+            return None
         else:
-            node = node[parts[i]]
-        i += 1
+            node = node[part]
     return node
 
 

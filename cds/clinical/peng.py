@@ -15,6 +15,7 @@ from cds.clinical.bclc import Bclc
 from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.evidence import Fact, Status, all_of
 from cds.clinical.inputs import PatientInputs
+from cds.clinical.notes import Note, note
 
 MAX_CHILD_PUGH = 7
 MAX_ECOG = 1
@@ -24,7 +25,7 @@ MAX_ECOG = 1
 class PengPopulation:
     status: Status
     criteria: dict[str, Status]
-    missing: tuple[str, ...]
+    missing: tuple[Note, ...]
 
 
 def _fact_is(fact: Fact[bool] | Fact[str] | None, wanted: object) -> Status:
@@ -47,7 +48,7 @@ def peng_population(
         return PengPopulation(
             Status.UNKNOWN,
             {"hepatectomy": Status.UNKNOWN},
-            ("hepatectomy Procedure (a recurrence, margin or MVI is documented)",),
+            (note("missing-item", part="hepatectomy-hint"),),
         )
     if resection is None:
         return PengPopulation(Status.NOT_MET, {"hepatectomy": Status.NOT_MET}, ())
@@ -60,5 +61,7 @@ def peng_population(
         "child_pugh_at_most_7": _child_pugh_at_most(cp, MAX_CHILD_PUGH),
         "ecog_0_1": Status.UNKNOWN if ecog is None else Status.of(ecog.value <= MAX_ECOG),
     }
-    missing = tuple(name.replace("_", " ") for name, s in criteria.items() if s is Status.UNKNOWN)
+    missing = tuple(
+        note("missing-item", part=name) for name, s in criteria.items() if s is Status.UNKNOWN
+    )
     return PengPopulation(all_of(list(criteria.values())), criteria, missing)

@@ -9,6 +9,7 @@ import pytest
 import requests
 import responses
 
+from cds.render.messages import messages
 from tests.api.requests_from_fixtures import hook_request, prefetch_of, searchset
 
 FHIR = "https://fhir.example.org/r4"
@@ -210,7 +211,7 @@ def test_html_error_page_and_truncated_json_are_data_problems(client):
     detail = response.json["cards"][0]["detail"]
     assert "could not obtain 'labs': not-fhir" in detail
     assert "could not obtain 'conditions': not-fhir" in detail
-    assert "diagnoses (Condition resources)" in detail  # no silent "no HCC"
+    assert messages("en").text("note.hcc-unknown") in detail  # no silent "no HCC"
 
 
 @responses.activate

@@ -30,7 +30,7 @@ def test_missing_lab_gives_no_score(missing):
     """Without bilirubin or albumin, ALBI is unknown and says which is missing."""
     result = score_albi(labs(**{missing: None}), AS_OF)
     assert (result.score, result.grade) == (None, None)
-    assert missing in result.missing[0]
+    assert result.missing[0].params["analyte"] == missing
 
 
 def test_stale_lab_gives_no_score():
