@@ -1,7 +1,8 @@
 """Every project fixture, end to end through ``cds assess --json``, against its hand-worked result.
 
 The expected files were written from the reference tables by someone who had not read the code
-(fhir_fixtures/README.md); the external fixtures are used as they are.
+(fhir_fixtures/README.md); the external fixtures (tests/external_fixtures, with their licences)
+are used as they are.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from cds.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fhir_fixtures"
-EXTERNAL = ROOT.parent / "shared" / "external_fixtures"
+EXTERNAL = ROOT / "tests" / "external_fixtures"  # public files, copied with their licences
 CASES = sorted(p for p in FIXTURES.glob("*.expected.json"))
 ALBI_TOLERANCE = 0.01
 

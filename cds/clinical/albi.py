@@ -16,7 +16,7 @@ from cds.clinical.evidence import Source, usable
 from cds.clinical.inputs import LiverLabs
 from cds.clinical.notes import Note, note
 
-BILIRUBIN_UMOL_L_PER_MG_DL = 17.1  # clinical.md §2.2 (molar mass ≈ 584.66 g/mol)
+BILIRUBIN_UMOL_L_PER_MG_DL = 17.1  # clinical-rules §5 (molar mass ≈ 584.66 g/mol)
 ALBUMIN_G_L_PER_G_DL = 10.0
 GRADE_1_AT_MOST = -2.60
 GRADE_2_AT_MOST = -1.39

@@ -24,7 +24,7 @@ from cds.clinical.protocols.nct00919009 import TRIAL_ID
 from cds.clinical.recommendation import Recommendation, recommend, withheld
 from cds.clinical.tnm import Ajcc8, Muicc, stage_ajcc8, stage_muicc
 
-# clinical.md §4: the ULN used when a result has no reference range (canonical units).
+# clinical-rules §5: the ULN used when a result has no reference range (canonical units).
 DEFAULT_ULN = {"ast": 40.0, "alt": 40.0, "creatinine": 1.2}
 ULN_ANALYTES = tuple(DEFAULT_ULN)
 # The laboratory tests a card may offer to repeat (those a trial or score reads).
@@ -45,7 +45,7 @@ LabState = Literal["current", "stale", "missing", "unusable"]
 
 @dataclass(frozen=True)
 class Settings:
-    """Tunable limits of the assessment (clinical defaults from clinical.md §4)."""
+    """Tunable limits of the assessment (clinical defaults from clinical-rules §5)."""
 
     trial_lab_window_days: int | None = None  # None: each protocol's own window
     default_uln: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ULN))

@@ -4,7 +4,7 @@ When every component is known, the score is the sum of the points and the class 
 A (5–6), B (7–9) or C (10–15). When a laboratory value is missing or stale, no single score is
 given: the possible range is reported (each missing lab adds 1–3 points), with a class only if the
 whole range falls in one class. Ascites and encephalopathy that are not documented at all are scored
-as absent and flagged (clinical.md §4, the one documented exception). When primary biliary
+as absent and flagged (clinical-rules §1, §5, the one documented exception). When primary biliary
 cholangitis or primary sclerosing cholangitis is coded, the cholestatic bilirubin bands apply.
 """
 
@@ -18,7 +18,7 @@ from cds.clinical.evidence import Source, Usable, usable
 from cds.clinical.inputs import GradedFinding, PatientInputs, Severity
 from cds.clinical.notes import Note, note
 
-SCORE_LOOKBACK_DAYS = 30  # clinical.md §4: default lookback for scores
+SCORE_LOOKBACK_DAYS = 30  # clinical-rules §1, §5: default lookback for scores
 
 # Bands are (upper limit of 1 point, upper limit of 2 points); both limits score 2 points.
 BILIRUBIN_MG_DL = (2.0, 3.0)  # < 2 = 1, 2–3 = 2, > 3 = 3 (ccjm.org; Harrison's)

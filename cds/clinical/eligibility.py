@@ -6,7 +6,7 @@ rule. The rules here are generic and shared by every protocol.
 
 Statuses: an inclusion criterion is *met*, *not met* or *unknown*; an exclusion is *absent*
 (documented absent), *present* (excludes), *to review* or *not documented* (confirm). Overall
-(clinical.md §4): *ineligible* if an inclusion is not met or an exclusion present; *unknown* if a
+(clinical-rules §6): *ineligible* if an inclusion is not met or an exclusion present; *unknown* if a
 data inclusion is unknown or an exclusion is to review; otherwise *eligible*, always with the list
 of what a clinician must still confirm (the clinician criteria and every undocumented exclusion).
 """
@@ -184,7 +184,7 @@ class LabLimit:
 class BelowUlnMultiple:
     """Each analyte below a multiple of its upper limit of normal, within the lab window.
 
-    Several analytes are read as *all* below (the safer reading of "AST or ALT", clinical.md §4).
+    Several analytes are read as *all* below (the safer reading of "AST or ALT", clinical-rules §6).
     """
 
     analytes: tuple[str, ...]
@@ -330,7 +330,7 @@ def main_vessel_note(inputs: PatientInputs) -> Note:
 @dataclass(frozen=True)
 class NoExtrahepaticMetastasis:
     """M1 excludes. Regional-node metastasis (N1) is extrahepatic disease too, but the protocol
-    speaks of metastasis: it is left to review (clinical.md §1.5), never read as met."""
+    speaks of metastasis: it is left to review (clinical-rules §6), never read as met."""
 
     def judge(self, ctx: Context) -> Judgement:
         t = ctx.inputs.tumour
@@ -410,7 +410,7 @@ class ConditionExclusion:
 
     :param concepts: the concepts that show it; a finding that only suggests it is to review.
     :param history: "history of" criteria count a Condition whatever its clinical status
-        (resolved, remission…); current-state criteria count only active ones (clinical.md §4).
+        (resolved, remission…); current-state criteria count only active ones (clinical-rules §6).
     :param review: concepts that never decide it, only make it to review.
     :param resolved_review: a current-state criterion whose resolved Conditions are still to
         review (a previous cancer may or may not have been curatively treated > 3 years ago).
@@ -456,7 +456,7 @@ class ConditionExclusion:
         return absent(refuted[0].source) if refuted else not_documented()
 
 
-# clinical.md §4: a myocardial infarction more than 6 months before study entry is allowed.
+# clinical-rules §6: a myocardial infarction more than 6 months before study entry is allowed.
 MI_ALLOWED_AFTER_DAYS = 183
 
 
@@ -531,7 +531,7 @@ class EncephalopathyOrIntractableAscites:
 
 
 def overall(results: tuple[CriterionResult, ...]) -> Overall:
-    """Ineligible, unknown or eligible from the data criteria (clinical.md §4)."""
+    """Ineligible, unknown or eligible from the data criteria (clinical-rules §6)."""
     data = [r.judgement.status for r in results if r.criterion.judged_by == "data"]
     if Status.NOT_MET in data or ExclusionStatus.PRESENT in data:
         return "ineligible"

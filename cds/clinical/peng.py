@@ -2,7 +2,7 @@
 
 Peng Z et al., JAMA Oncol 2024;10(8):1047–54: recurrent intermediate-stage HCC after R0 hepatectomy
 with microvascular invasion (MVI) on the resection specimen. The Child-Pugh (A or B7) and ECOG (0–1)
-limits are clinical.md §4 assumptions not yet checked against the paper.
+limits are clinical-rules §7 assumptions not yet checked against the paper.
 A patient with no hepatectomy documented is not in the population; a hepatectomy with margin,
 MVI or recurrence undocumented leaves it unknown.
 """

@@ -1,4 +1,4 @@
-"""The treatment recommendation of clinical.md §4 (docs/clinical-rules.md §6).
+"""The treatment recommendation of docs/clinical-rules.md §7.
 
 No HCC → not applicable. A known contraindication (end-stage liver function or BCLC D, Child-Pugh
 ≥ 8, main portal vein or IVC invasion, extrahepatic spread, bilirubin > 3 mg/dL, decompensation,
@@ -45,9 +45,9 @@ NO_TACE = Option.NO_TACE
 INSUFFICIENT_DATA = Option.INSUFFICIENT_DATA
 NOT_APPLICABLE = Option.NOT_APPLICABLE
 
-MAX_CHILD_PUGH_FOR_TACE = 7  # clinical.md §4: Child-Pugh ≥ 8 → no TACE suggestion
-# Bilirubin > 3 mg/dL does not support TACE (the trial's inclusion limit; it extends clinical.md §4
-# so that the patient-view card and the order check agree).
+MAX_CHILD_PUGH_FOR_TACE = 7  # clinical-rules §7: Child-Pugh ≥ 8 → no TACE suggestion
+# Bilirubin > 3 mg/dL does not support TACE: the trial's inclusion limit, a service decision
+# (clinical-rules §7) so that the patient-view card and the order check agree.
 MAX_BILIRUBIN_MG_DL_FOR_TACE = 3.0
 
 # Evidence ids (cards/evidence.json): at most three per decision, the ones that bear on it.
@@ -74,7 +74,7 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class Contraindication:
-    rank: int  # the headline order of clinical.md §4: lower is more decisive
+    rank: int  # the headline order of clinical-rules §7: lower is more decisive
     reason: Note
     liver: bool  # liver function or general condition (applies to sorafenib too)
 

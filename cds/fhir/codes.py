@@ -1,6 +1,6 @@
 """Every code the service reads, in one place (docs/input-profile.md explains each).
 
-Codes marked ⚠️ in ../shared/reference/clinical.md or docs/research-findings.md are not yet
+Codes marked ⚠️ here or in docs/research-findings.md are not yet
 confirmed against a terminology server; keep corrections here.
 """
 
@@ -34,7 +34,7 @@ def project(*codes: str) -> frozenset[Code]:
     return frozenset((HCC_CDS, c) for c in codes)
 
 
-# Laboratory analytes → LOINC codes (clinical.md §2.1).
+# Laboratory analytes → LOINC codes (docs/input-profile.md).
 LAB_CODES: dict[str, frozenset[Code]] = {
     "bilirubin": loinc("1975-2", "14631-6"),
     "albumin": loinc("1751-7", "61151-7", "61152-5"),
@@ -99,11 +99,11 @@ VV_GRADES = {f"vv{i}": i for i in range(4)}
 MARGINS = {"r0": "R0", "r1": "R1", "r2": "R2"}
 PATTERNS = {"well-defined": "well-defined", "infiltrative": "infiltrative"}
 
-# Conditions (clinical.md §2.3 and §5).
+# Conditions (docs/input-profile.md).
 HCC = snomed("25370001", "109841003") | icd10("C22.0")
 ASCITES = snomed("389026000") | icd10("R18", "R18.0", "R18.8", "K70.31")
 # K72.91 "hepatic failure with coma" is grade 4 encephalopathy; K72.90 "without coma" is not
-# encephalopathy at all (clinical.md §5 names 13920009 and K76.82).
+# encephalopathy at all (docs/input-profile.md names 13920009 and K76.82).
 ENCEPHALOPATHY_COMA = icd10("K72.91")
 ENCEPHALOPATHY = snomed("13920009") | icd10("K76.82") | ENCEPHALOPATHY_COMA
 # PBC 31712002 ✅ code (name ⚠️); PSC 197441003 ✅; K74.3 PBC; K83.01 PSC (ICD-10-CM). WHO K83.0
@@ -137,7 +137,7 @@ TACE_CODINGS = (
 )
 
 # NCT00919009 exclusions: Condition codes → the concept each documents (the protocol data in
-# cds/clinical/protocols names the concepts). ⚠️ codes are unconfirmed (clinical.md §2.3); the
+# cds/clinical/protocols names the concepts). ⚠️ codes are unconfirmed (clinical-rules §6); the
 # ones added for the full criteria (SBP, sepsis, infections, hypertension, diabetes, infarction)
 # are from general knowledge ⚠️ and kept here to be corrected.
 # A code here documents the concept; the protocol rule decides what it means (history-of criteria

@@ -41,7 +41,7 @@ class Canonical:
 
 
 CANONICAL: dict[str, Canonical] = {
-    "bilirubin": Canonical("mg/dL", 17.1),  # clinical.md §2.2
+    "bilirubin": Canonical("mg/dL", 17.1),  # clinical-rules §5
     "albumin": Canonical("g/dL"),
     "inr": Canonical("1"),
     "platelets": Canonical("10*9/L"),
@@ -49,7 +49,7 @@ CANONICAL: dict[str, Canonical] = {
     "haemoglobin": Canonical("g/dL"),
     "ast": Canonical("U/L"),
     "alt": Canonical("U/L"),
-    "creatinine": Canonical("mg/dL", 88.4),  # clinical.md §2.2 ⚠️ standard factor
+    "creatinine": Canonical("mg/dL", 88.4),  # clinical-rules §5 ⚠️ standard factor
     "afp": Canonical("ng/mL"),
     "size": Canonical("cm"),
 }

@@ -1,4 +1,4 @@
-"""ALBI score and grade (Johnson 2015; clinical.md §1.2)."""
+"""ALBI score and grade (Johnson 2015; clinical-rules §2)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tests.clinical.builders import AS_OF, labs
 
 
 def test_worked_example():
-    """Albumin 35 g/L and bilirubin 20.52 µmol/L give ALBI −2.11, grade 2 (clinical.md §1.2)."""
+    """Albumin 35 g/L and bilirubin 20.52 µmol/L give ALBI −2.11, grade 2 (clinical-rules §2)."""
     result = score_albi(labs(bilirubin=1.2, albumin=3.5), AS_OF)
     assert result.score == pytest.approx(-2.11, abs=0.005)
     assert result.grade == 2

@@ -1,4 +1,4 @@
-"""BCLC 2022 staging (Reig 2022; clinical.md §1.3), including undetermined cases."""
+"""BCLC 2022 staging (Reig 2022; clinical-rules §3), including undetermined cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Child-Pugh at every cut-off (clinical.md §1.1 and §4; Pugh 1973; MDCalc albumin bands)."""
+"""Child-Pugh at every cut-off (clinical-rules §1; Pugh 1973; MDCalc albumin bands)."""
 
 from __future__ import annotations
 

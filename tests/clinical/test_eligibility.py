@@ -1,4 +1,4 @@
-"""NCT00919009 criteria at every cut-off (clinical.md §1.1, §1.5, §2.2, §4)."""
+"""NCT00919009 criteria at every cut-off (clinical-rules §6)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_the_protocol_holds_every_registry_criterion():
 
 
 def test_lost_comparators_are_shown_with_the_source_text_kept():
-    """'Child-Pugh score 7' is ≤ 7 and 'size of largest tumor 10cm' is ≤ 10 cm (clinical.md §4)."""
+    """'Child-Pugh score 7' is ≤ 7, 'size of largest tumor 10cm' ≤ 10 cm (clinical-rules §6)."""
     by_id = {c.id: c for c in CRITERIA}
     assert by_id["inc-child-pugh"].label.params["score"] == 7
     assert "(Child-Pugh score 7)" in by_id["inc-child-pugh"].source_text
@@ -244,7 +244,7 @@ def test_undocumented_exclusion_is_not_documented_and_listed_to_confirm():
     ],
 )
 def test_history_and_current_state_exclusions(criterion_id, concept, state, status):
-    """clinical.md §4: "history of" criteria count resolved Conditions; current-state ones only
+    """clinical-rules §6: "history of" criteria count resolved Conditions; current-state ones only
     active; a diagnosis that cannot decide the criterion is to review."""
     p = patient(condition_findings=(condition(concept, state),))
     assert criterion(p, criterion_id).status.value == status

@@ -1,4 +1,4 @@
-"""The treatment recommendation of clinical.md §4, one test per branch."""
+"""The treatment recommendation of clinical-rules §7, one test per branch."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_contraindication_gives_no_tace_with_reason(changes, headline, params):
     ],
 )
 def test_headline_is_the_decisive_reason(changes, order):
-    """clinical.md §4 order: end-stage/BCLC D, Child-Pugh ≥ 8, main vessel, spread, bilirubin,
+    """clinical-rules §7 order: end-stage/BCLC D, Child-Pugh ≥ 8, main vessel, spread, bilirubin,
     decompensation, BCLC C."""
     assert [r.code for r in option(patient(**changes)).reasons][: len(order)] == order
 
@@ -272,7 +272,7 @@ def test_unknown_trial_status_is_said_on_the_tace_card():
 )
 def test_bclc_c_overrides_trial_met(changes, codes):
     """BCLC C with the trial's data criteria met: no TACE; the protocol option is named for the
-    tumour board; the branch-invasion sentence only with branch invasion (clinical.md §4)."""
+    tumour board; the branch-invasion sentence only with branch invasion (clinical-rules §7)."""
     rec = option(patient(**changes))
     assert assess(patient(**changes), AS_OF).eligibility.status == "eligible"
     assert rec.option == "no_tace"
@@ -335,7 +335,7 @@ def not_used_lab(name, value, kind="preliminary-newer", days_ago=1):
     ],
 )
 def test_not_used_result_that_would_change_the_decision_withholds_it(item, withheld):
-    """clinical.md §4: a not-used result that would change the decision if valid → insufficient
+    """clinical-rules §7: a not-used result that would change the decision if valid → insufficient
     data naming it; one that would not is only listed."""
     result = assess(patient(not_used=(item,)), AS_OF)
     assert len(result.not_used) == 1

@@ -1,4 +1,4 @@
-"""AJCC 8th and modified UICC staging at each size cut-off (clinical.md §1.4, §1.5)."""
+"""AJCC 8th and modified UICC staging at each size cut-off (clinical-rules §4)."""
 
 from __future__ import annotations
 

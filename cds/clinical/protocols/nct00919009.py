@@ -1,7 +1,7 @@
 """NCT00919009: concurrent TACE and sorafenib, phase 2, National Cancer Center, Korea (2009–2011).
 
 Every inclusion and exclusion criterion of the registry record, its text kept word for word
-(docs/clinical-rules.md §5). Two comparators were lost in the registry copy the project holds:
+(clinical-rules §6). Two comparators were lost in the registry copy the project holds:
 "Child-Pugh score 7" is read as *score ≤ 7* and "size of largest tumor 10cm" as *≤ 10 cm*; the
 short labels show the comparators, the source text stays beside them. "AST or ALT < 5 × ULN" is
 read as *both* below 5 × ULN, the safer reading, and the label says so. The seizure-disorder
