@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
+from functools import cache
 from typing import Any, TypeVar
 
 from cds.clinical.evidence import Fact, Lab, Source
@@ -420,23 +421,13 @@ class Extractor:
         rules decide which states count (history-of criteria count resolved ones too)."""
         found = []
         for cond in self.record.of_type("Condition"):
-            state = condition_state(cond)
+            concepts = exclusion_concepts(cond)
+            state = condition_state(cond) if concepts else None
             if state is None:
                 continue
-            source, onset = condition_source(cond), parse_date(cond.get("onsetDateTime"))
-            concepts = [
-                (concept, True)
-                for concept, wanted in codes.EXCLUSION_CONDITIONS.items()
-                if concept_in(cond.get("code"), wanted)
-            ] + [
-                (concept, False)
-                for concept, wanted in codes.EXCLUSION_REVIEW_CONDITIONS.items()
-                if concept_in(cond.get("code"), wanted)
-            ]
-            if is_other_cancer(cond):
-                concepts.append(("other-cancer", not is_cancer_exception(cond)))
-            if concepts and state is not ConditionState.REFUTED:
+            if state is not ConditionState.REFUTED:
                 self.valid(cond)
+            source, onset = condition_source(cond), parse_date(cond.get("onsetDateTime"))
             found += [ConditionFinding(c, source, state, d, onset) for c, d in concepts]
         return tuple(found)
 
@@ -675,6 +666,34 @@ def tumour_readers() -> dict[str, tuple[frozenset[Code] | Code, Callable[[Resour
         "pattern": (codes.TUMOUR_PATTERN, read_pattern),
         "within_transplant_criteria": (codes.WITHIN_TRANSPLANT_CRITERIA, read_boolean),
     }
+
+
+@cache
+def exclusion_code_index() -> dict[Code, tuple[tuple[str, bool], ...]]:
+    """(system, code) → the exclusion concepts it documents, and whether it decides them."""
+    index: dict[Code, list[tuple[str, bool]]] = defaultdict(list)
+    for table, decides in (
+        (codes.EXCLUSION_CONDITIONS, True),
+        (codes.EXCLUSION_REVIEW_CONDITIONS, False),
+    ):
+        for concept, wanted in table.items():
+            for pair in wanted:
+                index[pair].append((concept, decides))
+    return {pair: tuple(found) for pair, found in index.items()}
+
+
+def exclusion_concepts(cond: Resource) -> list[tuple[str, bool]]:
+    """The exclusion concepts a Condition's codes document (ICD-10 codes match by prefix, as
+    :func:`code_in` does), and another cancer."""
+    index = exclusion_code_index()
+    found: list[tuple[str, bool]] = []
+    for system, code in codings(cond.get("code")):
+        prefixes = range(3, len(code) + 1) if system in codes.PREFIX_MATCHED_SYSTEMS else ()
+        for key in {(system, code), *((system, code[:n]) for n in prefixes)}:
+            found += [c for c in index.get(key, ()) if c not in found]
+    if is_other_cancer(cond):
+        found.append(("other-cancer", not is_cancer_exception(cond)))
+    return found
 
 
 def is_cancer_exception(cond: Resource) -> bool:

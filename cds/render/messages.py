@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -28,6 +29,27 @@ def number(value: Any) -> Any:
     return f"{round(value, 2):g}"
 
 
+SIMPLE_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+class Simple:
+    """A message whose only placeholders are plain names: filled without running Jinja (the
+    card and the JSON render a few hundred messages per request)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def render(self, **params: Any) -> str:
+        return SIMPLE_PLACEHOLDER.sub(lambda m: str(params[m.group(1)]), self.source)
+
+
+def compile_message(env: Environment, source: str) -> Template | Simple:
+    rest = SIMPLE_PLACEHOLDER.sub("", source)
+    if "{{" in rest or "{%" in rest:
+        return env.from_string(source)
+    return Simple(source)
+
+
 class Messages:
     """One locale's catalogue, with its compiled templates."""
 
@@ -35,7 +57,7 @@ class Messages:
         self.catalogue = dict(catalogue)
         self.locale = locale
         self.env = Environment(undefined=StrictUndefined, autoescape=False)
-        self.compiled: dict[str, Template] = {}
+        self.compiled: dict[str, Template | Simple] = {}
 
     def has(self, key: str) -> bool:
         return key in self.catalogue
@@ -44,7 +66,10 @@ class Messages:
         """The message ``key`` filled with ``params``; a missing key is an error, not a blank."""
         template = self.compiled.get(key)
         if template is None:
-            template = self.env.from_string(self.catalogue[key])
+            source = self.catalogue[key]
+            if "{" not in source:  # most entries are plain names: no template to run
+                return source
+            template = compile_message(self.env, source)
             self.compiled[key] = template
         return template.render(**params)
 
