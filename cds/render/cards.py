@@ -142,7 +142,10 @@ def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
         "key": key_results(a, msgs),
         "to_obtain": lines(to_obtain, msgs),
         "gaps": lines(gaps, msgs),
-        "not_used": lines(a["not_used"], msgs),
+        # a not-used result that withholds the decision is already listed to obtain or check
+        "not_used": lines(
+            [n for n in a["not_used"] if not any(same(n, m) for m in to_obtain)], msgs
+        ),
         "flags": lines(a["flags"], msgs),
         "trials": trials,
         "data_problems": lines(a["data_problems"], msgs),
