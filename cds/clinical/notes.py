@@ -30,7 +30,6 @@ TRANSLATED: Mapping[str, str] = MappingProxyType(
         "component": "component",
         "part": "peng-part",
         "vessel": "vessel",
-        "exclusions": "exclusion",
         "kind": "not-used-kind",
         "order": "order-name",
         "op": "op",
