@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from cds.cli import main
+from cds.clinical.notes import RULES_VERSION
+from cds.render.messages import messages
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fhir_fixtures"
 ELIGIBLE = FIXTURES / "nct00919009_eligible.json"
@@ -45,28 +47,34 @@ def test_json_has_the_stable_keys(capsys):
     }
     assert set(result["tnm"]["ajcc8"]) >= {"t", "n", "m", "stage"}
     assert set(result["tnm"]["muicc"]) >= {"t", "stage"}
-    assert {"id", "text", "status", "reason"} <= set(
-        result["eligibility"]["NCT00919009"]["criteria"][0]
-    )
+    criterion = result["eligibility"]["NCT00919009"]["criteria"][0]
+    assert {"id", "kind", "judged_by", "source_text", "label", "status", "reason"} <= set(criterion)
+    assert {"code", "params", "text"} <= set(criterion["reason"])
     assert isinstance(result["missing"], list)
+    assert result["schema_version"] == 2
+    assert result["rules_version"] == RULES_VERSION
 
 
 def test_summary_shows_values_dates_and_recommendation(capsys):
     """The readable summary names the recommendation, each score and the values behind them."""
     assert main(["assess", str(ELIGIBLE), "--as-of", "2026-11-15"]) == 0
     out = capsys.readouterr().out
-    assert "RECOMMENDATION: TACE alone" in out
-    assert "CHILD-PUGH: 5 (class A)" in out
-    assert "2026-11-1" in out  # the dates of the labs behind the score
-    assert "NCT00919009 eligibility: ELIGIBLE" in out
+    t = messages("en").text
+    assert f"{t('text.recommendation')}: {t('option.tace')}" in out
+    assert f"{t('text.child-pugh')}: {t('key.child-pugh', score=5, cls='A')}" in out
+    assert "2026-11-13" in out  # the dates of the labs behind the score
+    assert f"{t('text.trial')} NCT00919009: {t('overall.eligible')}" in out
+    assert RULES_VERSION in out
 
 
 def test_summary_lists_what_is_missing(capsys):
     """A patient with stale labs gets a MISSING OR STALE section naming them."""
     assert main(["assess", str(FIXTURES / "stale_labs.json"), "--as-of", "2026-11-15"]) == 0
     out = capsys.readouterr().out
-    assert "MISSING OR STALE" in out
-    assert "older than 30 days" in out
+    t = messages("en").text
+    assert t("text.gaps") in out
+    stale = t("lab-state.stale")
+    assert sum(line.endswith(f"** {stale}") for line in out.splitlines()) == 9
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Every project fixture, end to end through ``cds assess --json``, against its hand-worked result.
 
 The expected files were written from the reference tables by someone who had not read the code
-(fhir_fixtures/README.md); the external fixtures are used as they are.
+(fhir_fixtures/README.md); the external fixtures (tests/external_fixtures, with their licences)
+are used as they are.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from cds.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fhir_fixtures"
-EXTERNAL = ROOT.parent / "shared" / "external_fixtures"
+EXTERNAL = ROOT / "tests" / "external_fixtures"  # public files, copied with their licences
 CASES = sorted(p for p in FIXTURES.glob("*.expected.json"))
 ALBI_TOLERANCE = 0.01
 
@@ -29,17 +30,20 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
 
 
 def lookup(document: Any, dotted: str) -> Any:
-    """Follow a dotted key; a list of objects with ``id`` is indexed by that id."""
+    """Follow a dotted key; a list is indexed by position (``reasons.0``) or by the ``id`` of its
+    objects (a criterion id gives that criterion's status)."""
     node = document
     parts = dotted.split(".")
-    i = 0
-    while i < len(parts):
-        if isinstance(node, list):
-            node = next(item for item in node if item.get("id") == parts[i])
+    for i, part in enumerate(parts):
+        if isinstance(node, list) and part.isdigit():
+            node = node[int(part)] if int(part) < len(node) else None
+        elif isinstance(node, list):
+            node = next(item for item in node if item.get("id") == part)
             node = node["status"] if i == len(parts) - 1 else node
+        elif node is None:
+            return None
         else:
-            node = node[parts[i]]
-        i += 1
+            node = node[part]
     return node
 
 

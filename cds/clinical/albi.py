@@ -14,8 +14,9 @@ from datetime import date
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS
 from cds.clinical.evidence import Source, usable
 from cds.clinical.inputs import LiverLabs
+from cds.clinical.notes import Note, note
 
-BILIRUBIN_UMOL_L_PER_MG_DL = 17.1  # clinical.md §2.2 (molar mass ≈ 584.66 g/mol)
+BILIRUBIN_UMOL_L_PER_MG_DL = 17.1  # clinical-rules §5 (molar mass ≈ 584.66 g/mol)
 ALBUMIN_G_L_PER_G_DL = 10.0
 GRADE_1_AT_MOST = -2.60
 GRADE_2_AT_MOST = -1.39
@@ -30,7 +31,7 @@ class Albi:
     bilirubin_umol_l: float | None
     albumin_g_l: float | None
     sources: tuple[Source, ...]
-    missing: tuple[str, ...]
+    missing: tuple[Note, ...]
 
 
 def albi_grade(score: float) -> int:
@@ -54,7 +55,9 @@ def score_albi(labs: LiverLabs, as_of: date) -> Albi:
     missing = tuple(u.reason for u in (bili, alb) if u.reason)
     sources = tuple(u.lab.source for u in (bili, alb) if u.ok and u.lab)
     if bili.value is None or alb.value is None or bili.value <= 0:
-        return Albi(None, None, None, None, sources, missing or ("bilirubin: not positive",))
+        return Albi(
+            None, None, None, None, sources, missing or (note("albi-bilirubin-not-positive"),)
+        )
     bili_si = bili.value * BILIRUBIN_UMOL_L_PER_MG_DL
     alb_si = alb.value * ALBUMIN_G_L_PER_G_DL
     # Graded on the exact score (> −2.60 is grade 2, as published); shown to 2 decimals.

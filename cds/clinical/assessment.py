@@ -1,31 +1,64 @@
-"""One patient's complete assessment: every score, stage, criterion and the recommendation."""
+"""One patient's complete assessment: every score, stage, criterion and the recommendation.
+
+Besides the scores, the assessment says what the renderer must show and may not work out itself:
+which values are stale or missing (named with their dates), which labs to repeat, what was scored
+by convention (flags), and which results were not used and whether they would change the decision.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any, Literal
 
-from cds.clinical import nct00919009
 from cds.clinical.albi import Albi, score_albi
 from cds.clinical.bclc import Bclc, stage_bclc
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS, ChildPugh, score_child_pugh
-from cds.clinical.eligibility import Context, Eligibility, evaluate
-from cds.clinical.evidence import Status, recent_fact, usable
-from cds.clinical.inputs import PatientInputs
+from cds.clinical.eligibility import Context, Eligibility, TrialProtocol, evaluate
+from cds.clinical.evidence import Fact, Lab, Status, recent_fact, usable
+from cds.clinical.inputs import LiverLabs, NotUsed, PatientInputs
+from cds.clinical.notes import RULES_VERSION, Note, note
 from cds.clinical.peng import PengPopulation, peng_population
-from cds.clinical.recommendation import LiverFindings, Recommendation, recommend
+from cds.clinical.protocols import REGISTRY
+from cds.clinical.protocols.nct00919009 import TRIAL_ID
+from cds.clinical.recommendation import Recommendation, recommend, withheld
 from cds.clinical.tnm import Ajcc8, Muicc, stage_ajcc8, stage_muicc
 
-# clinical.md §4: the ULN used when a result has no reference range (canonical units).
+# clinical-rules §5: the ULN used when a result has no reference range (canonical units).
 DEFAULT_ULN = {"ast": 40.0, "alt": 40.0, "creatinine": 1.2}
+ULN_ANALYTES = tuple(DEFAULT_ULN)
+# The laboratory tests a card may offer to repeat (those a trial or score reads).
+REPEATABLE_LABS = (
+    "bilirubin",
+    "albumin",
+    "inr",
+    "platelets",
+    "anc",
+    "haemoglobin",
+    "ast",
+    "alt",
+    "creatinine",
+)
+
+LabState = Literal["current", "stale", "missing", "unusable"]
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Tunable limits of the assessment (clinical defaults from clinical.md §4)."""
+    """Tunable limits of the assessment (clinical defaults from clinical-rules §5)."""
 
-    trial_lab_window_days: int = nct00919009.LAB_WINDOW_DAYS
+    trial_lab_window_days: int | None = None  # None: each protocol's own window
     default_uln: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ULN))
+    protocols: tuple[TrialProtocol, ...] = REGISTRY
+
+
+@dataclass(frozen=True)
+class LabReading:
+    """A laboratory input as the card shows it: its state against the 30-day score lookback."""
+
+    analyte: str
+    lab: Lab | None
+    state: LabState
 
 
 @dataclass(frozen=True)
@@ -39,9 +72,16 @@ class Assessment:
     bclc: Bclc
     ajcc8: Ajcc8
     muicc: Muicc
-    eligibility: Eligibility
+    trials: tuple[Eligibility, ...]
     peng: PengPopulation
     recommendation: Recommendation
+    labs: tuple[LabReading, ...]
+    flags: tuple[Note, ...]
+    gaps: tuple[Note, ...]
+    labs_to_repeat: tuple[str, ...]
+    not_used: tuple[Note, ...]
+    not_used_decisive: tuple[Note, ...]
+    rules_version: str = RULES_VERSION
 
     @property
     def has_hcc(self) -> bool:
@@ -51,6 +91,11 @@ class Assessment:
     def hcc_status(self) -> Status:
         return hcc_status(self.inputs)
 
+    @property
+    def eligibility(self) -> Eligibility:
+        """The NCT00919009 eligibility (the trial whose regimen is the protocol option)."""
+        return next(t for t in self.trials if t.trial == TRIAL_ID)
+
 
 def hcc_status(inputs: PatientInputs) -> Status:
     """Met when HCC is coded; unknown (not "absent") when the diagnoses could not be obtained."""
@@ -59,40 +104,195 @@ def hcc_status(inputs: PatientInputs) -> Status:
     return Status.NOT_MET if inputs.diagnoses_available else Status.UNKNOWN
 
 
+@dataclass(frozen=True)
+class Core:
+    """The scores, stages, trials and recommendation (before the not-used results are weighed)."""
+
+    child_pugh: ChildPugh
+    albi: Albi
+    bclc: Bclc
+    ajcc8: Ajcc8
+    muicc: Muicc
+    trials: tuple[Eligibility, ...]
+    peng: PengPopulation
+    recommendation: Recommendation
+
+
+def assess_core(inputs: PatientInputs, as_of: date, settings: Settings) -> Core:
+    cp = score_child_pugh(inputs, as_of)
+    # ECOG, like the labs, counts only within the 30-day lookback (docs/input-profile.md).
+    ecog, ecog_stale = recent_fact(inputs.ecog, as_of, SCORE_LOOKBACK_DAYS)
+    ecog_missing = (
+        note("ecog-stale", date=inputs.ecog.source.date, max_days=SCORE_LOOKBACK_DAYS)
+        if ecog_stale and inputs.ecog
+        else note("ecog-missing")
+    )
+    bclc = stage_bclc(inputs.tumour, ecog, cp, ecog_missing)
+    muicc = stage_muicc(inputs.tumour)
+    trials = tuple(judge_trial(p, inputs, as_of, muicc, settings) for p in settings.protocols)
+    nct = next(t for t in trials if t.trial == TRIAL_ID)
+    peng = peng_population(inputs, bclc, cp, ecog)
+    rec = recommend(
+        hcc_status(inputs),
+        inputs,
+        bclc,
+        cp,
+        usable(inputs.labs.bilirubin, "bilirubin", as_of, SCORE_LOOKBACK_DAYS),
+        peng.status,
+        peng.missing,
+        nct,
+    )
+    return Core(
+        cp,
+        score_albi(inputs.labs, as_of),
+        bclc,
+        stage_ajcc8(inputs.tumour),
+        muicc,
+        trials,
+        peng,
+        rec,
+    )
+
+
+def judge_trial(
+    protocol: TrialProtocol, inputs: PatientInputs, as_of: date, muicc: Muicc, settings: Settings
+) -> Eligibility:
+    # The protocol wants every lab within its window, so it judges Child-Pugh on that window.
+    window = settings.trial_lab_window_days or protocol.lab_window_days
+    cp = score_child_pugh(inputs, as_of, window)
+    return evaluate(protocol, Context(inputs, as_of, cp, muicc, window, settings.default_uln))
+
+
 def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None) -> Assessment:
     """Compute the whole assessment of a patient on ``as_of``."""
     settings = settings or Settings()
-    cp = score_child_pugh(inputs, as_of)
-    # ECOG, like the labs, counts only within the 30-day lookback (docs/input-profile.md).
-    ecog, ecog_gap = recent_fact(inputs.ecog, as_of, SCORE_LOOKBACK_DAYS)
-    bclc = stage_bclc(inputs.tumour, ecog, cp, ecog_gap)
-    muicc = stage_muicc(inputs.tumour)
-    # The protocol wants every lab within 7 days, so the trial judges Child-Pugh on that window.
-    trial_cp = score_child_pugh(inputs, as_of, settings.trial_lab_window_days)
-    ctx = Context(
-        inputs, as_of, trial_cp, muicc, settings.trial_lab_window_days, settings.default_uln
+    core = assess_core(inputs, as_of, settings)
+    not_used = tuple(not_used_note(n) for n in inputs.not_used)
+    decisive = tuple(
+        not_used_note(n)
+        for n in inputs.not_used
+        if assess_core(with_result(inputs, n), as_of, settings).recommendation.option
+        != core.recommendation.option
     )
-    trial = evaluate(nct00919009.TRIAL_ID, nct00919009.CRITERIA, ctx)
-    peng = peng_population(inputs, bclc, cp, ecog)
+    rec = withheld(core.recommendation, decisive)
+    window = min((t.protocol.lab_window_days for t in core.trials), default=SCORE_LOOKBACK_DAYS)
     return Assessment(
         as_of=as_of,
         inputs=inputs,
-        child_pugh=cp,
-        albi=score_albi(inputs.labs, as_of),
-        bclc=bclc,
-        ajcc8=stage_ajcc8(inputs.tumour),
-        muicc=muicc,
-        eligibility=trial,
-        peng=peng,
-        recommendation=recommend(
-            hcc_status(inputs),
-            bclc,
-            cp,
-            inputs.tumour,
-            usable(inputs.labs.bilirubin, "bilirubin", as_of, SCORE_LOOKBACK_DAYS),
-            LiverFindings(inputs.ascites.severity, inputs.encephalopathy.severity),
-            peng.status,
-            peng.missing,
-            trial,
+        child_pugh=core.child_pugh,
+        albi=core.albi,
+        bclc=core.bclc,
+        ajcc8=core.ajcc8,
+        muicc=core.muicc,
+        trials=core.trials,
+        peng=core.peng,
+        recommendation=rec,
+        labs=tuple(lab_readings(inputs.labs, as_of)),
+        flags=tuple(flags(inputs, core, as_of)),
+        gaps=tuple(gaps(core, rec)),
+        labs_to_repeat=tuple(
+            a for a in REPEATABLE_LABS if not usable(getattr(inputs.labs, a), a, as_of, window).ok
         ),
+        not_used=not_used,
+        not_used_decisive=decisive,
     )
+
+
+def lab_readings(labs: LiverLabs, as_of: date) -> list[LabReading]:
+    readings = []
+    for analyte in labs.__dataclass_fields__:
+        lab: Lab | None = getattr(labs, analyte)
+        u = usable(lab, analyte, as_of, SCORE_LOOKBACK_DAYS)
+        state: LabState = (
+            "current"
+            if u.ok
+            else "missing"
+            if lab is None
+            else "unusable"
+            if lab.value is None
+            else "stale"
+        )
+        readings.append(LabReading(analyte, lab, state))
+    return readings
+
+
+def with_result(inputs: PatientInputs, item: NotUsed) -> PatientInputs:
+    """The inputs as they would be if the not-used result were the one that counts."""
+    if isinstance(item.value, Lab):
+        return replace(inputs, labs=replace(inputs.labs, **{item.target: item.value}))
+    if item.target == "ecog":
+        return replace(inputs, ecog=item.value)
+    return replace(inputs, tumour=replace(inputs.tumour, **{item.target: item.value}))
+
+
+def not_used_note(item: NotUsed) -> Note:
+    value: Any = item.value
+    if isinstance(value, Lab):
+        return note(
+            "not-used",
+            kind=item.kind,
+            analyte=item.target,
+            finding=None,
+            value=round(value.value, 2) if value.value is not None else None,
+            unit=value.unit,
+            found=value.source.original,
+            date=value.source.date,
+            source=value.source.resource,
+        )
+    fact: Fact[Any] = value
+    return note(
+        "not-used",
+        kind=item.kind,
+        analyte=None,
+        finding=item.target,
+        value=None,
+        unit="",
+        found=fact.source.original,
+        date=fact.source.date,
+        source=fact.source.resource,
+    )
+
+
+def flags(inputs: PatientInputs, core: Core, as_of: date) -> list[Note]:
+    """What was scored by convention or assumed: the card must say so."""
+    found = [c.flag for c in core.child_pugh.components if c.flag]
+    for analyte in ULN_ANALYTES:
+        lab = getattr(inputs.labs, analyte)
+        if lab is not None and lab.value is not None and lab.uln is None:
+            found.append(note("uln-assumed", analyte=analyte, uln=DEFAULT_ULN[analyte]))
+    low, high = core.child_pugh.score_range
+    if core.bclc.liver_function == "preserved" and high >= 7:
+        found.append(note("cp-class-b-possible", low=low, high=high))
+    return found
+
+
+def gaps(core: Core, rec: Recommendation) -> list[Note]:
+    """Everything missing or stale, each named once (with its date when it has one)."""
+    trial_gaps = [
+        r.judgement.reason
+        for t in core.trials
+        for r in t.results
+        if r.judgement.status is Status.UNKNOWN
+        and r.judgement.reason.code in ("lab-missing", "lab-stale", "lab-unusable", "ecog-stale")
+    ]
+    items = (
+        *core.child_pugh.missing,
+        *core.albi.missing,
+        *core.bclc.missing,
+        *core.ajcc8.missing,
+        *core.muicc.missing,
+        *rec.missing,
+        *trial_gaps,
+    )
+    found: list[Note] = []
+    seen: set[tuple[str, object]] = set()
+    for item in items:
+        key = (
+            item.code,
+            item.params.get("analyte") or item.params.get("finding") or item.params.get("part"),
+        )
+        if item.code in ("not-used",) or key in seen:
+            continue
+        seen.add(key)
+        found.append(item)
+    return found

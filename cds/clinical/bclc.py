@@ -16,10 +16,12 @@ B2 well-defined nodules suited to TACE; B3 diffuse, infiltrative, bilobar → sy
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.evidence import Fact
 from cds.clinical.inputs import Tumour, TumourPattern
+from cds.clinical.notes import Note, note
 from cds.clinical.tumour import extrahepatic_spread, macroscopic_invasion, tri_or, undocumented
 
 STAGE_0_MAX_CM = 2.0
@@ -29,6 +31,8 @@ ECOG_C_MAX = 2  # PS 1–2 → C; 3–4 → D
 PRESERVED_MAX_SCORE = 9  # Child-Pugh A or B
 END_STAGE_MIN_SCORE = 10  # Child-Pugh C
 
+LiverFunction = Literal["preserved", "end-stage"]
+
 
 @dataclass(frozen=True)
 class Bclc:
@@ -36,12 +40,12 @@ class Bclc:
 
     stage: str | None
     substage: str | None
-    liver_function: str | None  # "preserved", "end-stage" or None
-    reasons: tuple[str, ...]
-    missing: tuple[str, ...]
+    liver_function: LiverFunction | None
+    reasons: tuple[Note, ...]
+    missing: tuple[Note, ...]
 
 
-def liver_function(cp: ChildPugh) -> str | None:
+def liver_function(cp: ChildPugh) -> LiverFunction | None:
     """Preserved, end-stage, or unknown from the Child-Pugh range."""
     low, high = cp.score_range
     if high <= PRESERVED_MAX_SCORE:
@@ -51,7 +55,7 @@ def liver_function(cp: ChildPugh) -> str | None:
     return None
 
 
-def early_stage(t: Tumour) -> tuple[str | None, list[str]]:
+def early_stage(t: Tumour) -> tuple[str | None, list[Note]]:
     """0, A or B from the number and size of nodules (ECOG 0, preserved, no invasion/spread)."""
     missing = undocumented(t, ("nodule_count", "largest_cm"))
     if t.nodule_count is None or t.largest_cm is None:
@@ -77,27 +81,29 @@ def b_subgroup(t: Tumour) -> str | None:
     return None
 
 
-def stage_bclc(t: Tumour, ecog: Fact[int] | None, cp: ChildPugh, ecog_gap: str = "") -> Bclc:
+def stage_bclc(
+    t: Tumour, ecog: Fact[int] | None, cp: ChildPugh, ecog_missing: Note | None = None
+) -> Bclc:
     """BCLC 2022 stage from tumour burden, liver function (Child-Pugh range) and ECOG PS.
 
     :param ecog: the ECOG PS within its lookback window, or ``None``.
-    :param ecog_gap: why ECOG is ``None`` (e.g. "latest 2024-01-01 is older than 30 days").
+    :param ecog_missing: why ECOG is ``None`` (not documented, or its date when stale).
     """
     liver = liver_function(cp)
     ps = None if ecog is None else ecog.value
-    missing = [
-        m
-        for m, absent in (
-            ("ECOG performance status" + (f" ({ecog_gap})" if ecog_gap else ""), ps is None),
-            ("liver function (Child-Pugh)", liver is None),
+    missing = []
+    if ps is None:
+        missing.append(ecog_missing or note("ecog-missing"))
+    if liver is None:
+        missing.append(
+            note("liver-function-undetermined", low=cp.score_range[0], high=cp.score_range[1])
         )
-        if absent
-    ]
     terminal = tri_or(
         [None if ps is None else ps > ECOG_C_MAX, None if liver is None else liver == "end-stage"]
     )
     if terminal:
-        why = "ECOG PS 3–4" if ps is not None and ps > ECOG_C_MAX else "end-stage liver function"
+        ecog_d = ps is not None and ps > ECOG_C_MAX
+        why = note("bclc-ecog-3-4", ecog=ps) if ecog_d else note("bclc-end-stage-liver")
         return Bclc("D", None, liver, (why,), ())
     if terminal is None:
         return Bclc(None, None, liver, (), tuple(missing))
@@ -108,23 +114,22 @@ def stage_bclc(t: Tumour, ecog: Fact[int] | None, cp: ChildPugh, ecog_gap: str =
         reasons = [
             r
             for r, on in (
-                ("macrovascular (portal or hepatic-vein) invasion", invasion),
-                ("extrahepatic spread", spread),
-                ("ECOG PS 1–2", ps >= 1),
+                (note("bclc-macrovascular-invasion"), invasion),
+                (note("bclc-extrahepatic-spread"), spread),
+                (note("bclc-ecog-1-2", ecog=ps), ps >= 1),
             )
             if on
         ]
         return Bclc("C", None, liver, tuple(reasons), ())
     if advanced is None:
         absent = [
-            name
-            for name, v in (
-                ("vascular invasion (Vp/Vv)", invasion),
-                ("extrahepatic spread (N/M)", spread),
-            )
+            note("finding-missing", finding=name)
+            for name, v in (("vascular_invasion", invasion), ("extrahepatic_spread", spread))
             if v is None
         ]
         return Bclc(None, None, liver, (), tuple(absent))
     stage, missing = early_stage(t)
     substage = b_subgroup(t) if stage == "B" else None
-    return Bclc(stage, substage, liver, ("ECOG PS 0", f"{liver} liver function"), tuple(missing))
+    return Bclc(
+        stage, substage, liver, (note("bclc-ecog-0"), note("bclc-liver-preserved")), tuple(missing)
+    )

@@ -4,7 +4,7 @@ When every component is known, the score is the sum of the points and the class 
 A (5–6), B (7–9) or C (10–15). When a laboratory value is missing or stale, no single score is
 given: the possible range is reported (each missing lab adds 1–3 points), with a class only if the
 whole range falls in one class. Ascites and encephalopathy that are not documented at all are scored
-as absent and flagged (clinical.md §4, the one documented exception). When primary biliary
+as absent and flagged (clinical-rules §1, §5, the one documented exception). When primary biliary
 cholangitis or primary sclerosing cholangitis is coded, the cholestatic bilirubin bands apply.
 """
 
@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from cds.clinical.evidence import Source, Usable, shown, usable
+from cds.clinical.evidence import Source, Usable, usable
 from cds.clinical.inputs import GradedFinding, PatientInputs, Severity
+from cds.clinical.notes import Note, note
 
-SCORE_LOOKBACK_DAYS = 30  # clinical.md §4: default lookback for scores
+SCORE_LOOKBACK_DAYS = 30  # clinical-rules §1, §5: default lookback for scores
 
 # Bands are (upper limit of 1 point, upper limit of 2 points); both limits score 2 points.
 BILIRUBIN_MG_DL = (2.0, 3.0)  # < 2 = 1, 2–3 = 2, > 3 = 3 (ccjm.org; Harrison's)
@@ -32,13 +33,20 @@ CLASS_BOUNDS = (("A", 5, 6), ("B", 7, 9), ("C", 10, 15))
 
 @dataclass(frozen=True)
 class Component:
-    """One component's points (``None`` when unknown), what they rest on, and any flag."""
+    """One component's points (``None`` when unknown), what they rest on, and any flag.
+
+    ``value``/``unit`` for a laboratory component, ``severity`` for ascites and encephalopathy;
+    ``missing`` says why the points are unknown; ``flag`` what was scored by convention.
+    """
 
     name: str
     points: int | None
-    basis: str
+    value: float | None = None
+    unit: str = ""
+    severity: Severity | None = None
     source: Source | None = None
-    flag: str | None = None
+    flag: Note | None = None
+    missing: Note | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ class ChildPugh:
     score_range: tuple[int, int]
     cls: str | None
     cholestatic: bool
-    missing: tuple[str, ...]
+    missing: tuple[Note, ...]
 
     def points(self) -> dict[str, int | None]:
         """Component name → points."""
@@ -86,23 +94,32 @@ def class_of(score: int) -> str:
 def finding_points(name: str, finding: GradedFinding) -> Component:
     """Points for ascites or encephalopathy, with the flags the card must show."""
     severity = finding.severity
+    points = {
+        Severity.NOT_DOCUMENTED: 1,
+        Severity.ABSENT: 1,
+        Severity.MILD: 2,
+        Severity.MODERATE_OR_SEVERE: 3,
+        Severity.SEVERITY_NOT_RECORDED: 2,
+    }[severity]
+    flag = None
     if severity is Severity.NOT_DOCUMENTED:
-        return Component(name, 1, "not documented", None, "not documented, scored as absent")
-    if severity is Severity.ABSENT:
-        return Component(name, 1, "absent", finding.source)
-    if severity is Severity.MILD:
-        return Component(name, 2, "mild", finding.source)
-    if severity is Severity.MODERATE_OR_SEVERE:
-        return Component(name, 3, "moderate or severe", finding.source)
-    return Component(name, 2, "present", finding.source, "severity not recorded, scored as mild")
+        flag = note("cp-not-documented-scored-absent", component=name)
+    elif severity is Severity.SEVERITY_NOT_RECORDED:
+        flag = note(
+            "cp-severity-not-recorded",
+            component=name,
+            source=finding.source.resource if finding.source else None,
+        )
+    return Component(name, points, severity=severity, source=finding.source, flag=flag)
 
 
 def lab_component(name: str, lab: Usable, points: Callable[[float], int], unit: str) -> Component:
     """A laboratory component: its points, or unknown with the reason."""
     if lab.value is None or lab.lab is None:
-        return Component(name, None, lab.reason or f"{name}: unknown")
-    basis = f"{shown(lab.value)} {unit}".strip()
-    return Component(name, points(lab.value), basis, lab.lab.source)
+        return Component(name, None, missing=lab.reason or note("lab-missing", analyte=name))
+    return Component(
+        name, points(lab.value), value=round(lab.value, 2), unit=unit, source=lab.lab.source
+    )
 
 
 def score_child_pugh(
@@ -117,12 +134,12 @@ def score_child_pugh(
     cholestatic = inputs.cholestatic_disease is not None
     bili = usable(labs.bilirubin, "bilirubin", as_of, lookback_days)
     alb = usable(labs.albumin, "albumin", as_of, lookback_days)
-    inr = usable(labs.inr, "INR", as_of, lookback_days)
+    inr = usable(labs.inr, "inr", as_of, lookback_days)
     bili_bands = CHOLESTATIC_BILIRUBIN_MG_DL if cholestatic else BILIRUBIN_MG_DL
     components = (
         lab_component("bilirubin", bili, lambda v: banded_points(v, *bili_bands), "mg/dL"),
         lab_component("albumin", alb, albumin_points, "g/dL"),
-        lab_component("inr", inr, lambda v: banded_points(v, *INR_BANDS), ""),
+        lab_component("inr", inr, lambda v: banded_points(v, *INR_BANDS), "1"),
         finding_points("ascites", inputs.ascites),
         finding_points("encephalopathy", inputs.encephalopathy),
     )
@@ -136,5 +153,5 @@ def score_child_pugh(
         score_range=(low, high),
         cls=classes.pop() if len(classes) == 1 else None,
         cholestatic=cholestatic,
-        missing=tuple(c.basis for c in components if c.points is None),
+        missing=tuple(c.missing for c in components if c.missing is not None),
     )

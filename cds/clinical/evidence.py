@@ -5,9 +5,24 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
+
+from cds.clinical.notes import Note, note
 
 T = TypeVar("T")
+
+# Why a laboratory result that exists cannot be used (the value as written is in ``Source``).
+LabProblem = Literal[
+    "invalid-resource",
+    "no-numeric-value",
+    "bound",
+    "implausible",
+    "unit-missing",
+    "unit-invalid",
+    "unit-not-ratio",
+    "unit-not-convertible",
+    "unit-too-long",
+]
 
 
 class Status(enum.Enum):
@@ -42,11 +57,6 @@ class Source:
     date: date | None
     original: str
 
-    def describe(self) -> str:
-        """``'34.2 umol/L (Observation/bili-1, 2026-11-12)'``."""
-        when = self.date.isoformat() if self.date else "undated"
-        return f"{self.original} ({self.resource}, {when})"
-
 
 @dataclass(frozen=True)
 class Fact(Generic[T]):
@@ -61,16 +71,18 @@ class Lab:
     """A laboratory result converted to its canonical unit.
 
     ``value`` is ``None`` when the result exists but cannot be used (``problem`` says why,
-    e.g. an unknown unit). ``uln`` is the upper limit of normal in the canonical unit, from the
+    e.g. an unknown unit; ``problem_detail`` is what was found, as written).
+    ``uln`` is the upper limit of normal in the canonical unit, from the
     result's own reference range when it has one (``uln_assumed`` is then ``False``).
     """
 
     value: float | None
     unit: str
     source: Source
-    problem: str | None = None
+    problem: LabProblem | None = None
     uln: float | None = None
     uln_assumed: bool = False
+    problem_detail: str = ""
 
 
 def shown(value: float) -> str:
@@ -89,40 +101,60 @@ class Usable:
 
     lab: Lab | None
     value: float | None
-    reason: str | None
+    reason: Note | None
 
     @property
     def ok(self) -> bool:
         return self.value is not None
 
+    @property
+    def stale(self) -> bool:
+        return self.reason is not None and self.reason.code == "lab-stale"
+
 
 def usable(lab: Lab | None, name: str, as_of: date, max_age_days: int) -> Usable:
     """Return the lab's value if it is present, convertible and recent enough.
 
-    :param name: the analyte's name for the reason text ("bilirubin").
+    :param name: the analyte ("bilirubin"), a parameter of the reason.
     :param max_age_days: the lookback window; an older value is *stale*.
     """
     if lab is None:
-        return Usable(None, None, f"{name}: no result")
+        return Usable(None, None, note("lab-missing", analyte=name))
     if lab.value is None:
-        return Usable(lab, None, f"{name}: {lab.problem}")
+        reason = note(
+            "lab-unusable",
+            analyte=name,
+            problem=lab.problem,
+            found=lab.problem_detail or lab.source.original,
+            date=lab.source.date,
+            source=lab.source.resource,
+        )
+        return Usable(lab, None, reason)
     age = age_in_days(lab.source.date, as_of)
     if age is None or age > max_age_days:
-        when = lab.source.date.isoformat() if lab.source.date else "undated"
-        return Usable(lab, None, f"{name}: latest result {when} is older than {max_age_days} days")
+        reason = note(
+            "lab-stale",
+            analyte=name,
+            date=lab.source.date,
+            max_days=max_age_days,
+            value=round(lab.value, 2),
+            unit=lab.unit,
+            source=lab.source.resource,
+        )
+        return Usable(lab, None, reason)
     return Usable(lab, lab.value, None)
 
 
-def recent_fact(fact: Fact[T] | None, as_of: date, max_age_days: int) -> tuple[Fact[T] | None, str]:
-    """The fact if it is dated within the window, and what to call it when it is not.
+def recent_fact(
+    fact: Fact[T] | None, as_of: date, max_age_days: int
+) -> tuple[Fact[T] | None, bool]:
+    """The fact if it is dated within the window, and whether a documented one was too old.
 
-    :return: ``(fact or None, description of the gap)``; the description names the date of a
-        stale fact.
+    :return: ``(fact or None, stale)``.
     """
     if fact is None:
-        return None, "not documented"
+        return None, False
     age = age_in_days(fact.source.date, as_of)
     if age is None or age > max_age_days:
-        when = fact.source.date.isoformat() if fact.source.date else "undated"
-        return None, f"latest {when} is older than {max_age_days} days"
-    return fact, ""
+        return None, True
+    return fact, False

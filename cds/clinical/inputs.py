@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Literal
 
 from cds.clinical.evidence import Fact, Lab, Source
 
@@ -43,6 +44,46 @@ class TumourPattern(enum.Enum):
 
     WELL_DEFINED = "well-defined"
     INFILTRATIVE = "infiltrative"
+
+
+class ConditionState(enum.Enum):
+    """How a coded Condition stands: active, over (inactive, resolved, remission) or refuted."""
+
+    ACTIVE = "active"
+    RESOLVED = "resolved"
+    REFUTED = "refuted"
+
+
+@dataclass(frozen=True)
+class ConditionFinding:
+    """A coded Condition that bears on a trial exclusion.
+
+    ``concept`` is the project's name for what it documents ("variceal-bleeding", "sbp", …);
+    ``decides`` is ``False`` when the code only suggests the exclusion (e.g. a hypertension
+    diagnosis for "uncontrolled hypertension"): the criterion is then to review.
+    """
+
+    concept: str
+    source: Source
+    state: ConditionState
+    decides: bool = True
+    onset: date | None = None
+
+
+NotUsedKind = Literal["future-dated", "preliminary-newer"]
+
+
+@dataclass(frozen=True)
+class NotUsed:
+    """A result the assessment did not use, with what it would have replaced.
+
+    ``target`` names the input: a lab analyte ("bilirubin"), "ecog", or a tumour finding
+    ("portal_invasion"); ``value`` is the result read as the used one would be.
+    """
+
+    kind: NotUsedKind
+    target: str
+    value: Lab | Fact[Any]
 
 
 @dataclass(frozen=True)
@@ -114,11 +155,12 @@ class PatientInputs:
     resection: Resection | None = None
     # Signs of a prior resection (recurrence, margin, MVI) when no hepatectomy is documented.
     resection_hints: tuple[Source, ...] = ()
-    # Trial exclusion id → the Condition that documents it. Absent id = not documented.
-    exclusions: dict[str, Source] = field(default_factory=dict)
-    # Trial exclusion id → a Condition that suggests it but cannot decide it (to review).
-    exclusions_to_review: dict[str, Source] = field(default_factory=dict)
-    # Resources that were selected but could not be used (invalid FHIR, skipped prefetch, …).
+    # Coded Conditions that bear on trial exclusions, whatever their clinical status.
+    condition_findings: tuple[ConditionFinding, ...] = ()
+    # Results left out (dated after the assessment date, preliminary and newer than the final).
+    not_used: tuple[NotUsed, ...] = ()
+    # Resources that were selected but could not be used (invalid FHIR, skipped prefetch, …):
+    # a description as the FHIR layer gives it.
     data_problems: tuple[str, ...] = ()
     # False when the patient's diagnoses could not be obtained at all: then "no HCC coded" is
     # unknown, not a fact, and the patient still gets a card saying so.

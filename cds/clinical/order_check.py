@@ -5,12 +5,15 @@ invasion, extrahepatic spread, BCLC C/D). Warning: data that matters is missing,
 not what the evidence supports for this patient (early stage, infiltrative B3; sorafenib outside the
 Peng population and outside the NCT00919009 protocol). Info: supported, with the protocol schedule.
 No verdict for a patient without HCC (TACE is used for other liver tumours too).
+The verdict carries coded reasons; the order card's words come from the message catalogue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from cds.clinical.notes import Note, note
 from cds.clinical.recommendation import (
     INSUFFICIENT_DATA,
     NO_TACE,
@@ -23,22 +26,21 @@ from cds.clinical.recommendation import (
 TACE_ORDER = "tace"
 SORAFENIB_ORDER = "sorafenib"
 
+Outcome = Literal["contraindicated", "missing-data", "not-supported", "supported"]
+Indicator = Literal["info", "warning", "critical"]
+
 
 @dataclass(frozen=True)
 class OrderVerdict:
-    """``outcome`` names the card to show: contraindicated, missing-data, not-supported,
-    supported; ``indicator`` is the CDS Hooks indicator."""
+    """``outcome`` names the card to show; ``indicator`` is the CDS Hooks indicator."""
 
     order: str
-    outcome: str
-    indicator: str
-    reasons: tuple[str, ...]
+    outcome: Outcome
+    indicator: Indicator
+    reasons: tuple[Note, ...]
 
 
-SYSTEMIC_NOTE = (
-    "sorafenib alone, as systemic therapy for advanced HCC, is a separate decision that this "
-    "service does not assess"
-)
+SYSTEMIC_NOTE = note("order-sorafenib-systemic-not-assessed")
 
 
 def check_order(order: str, rec: Recommendation) -> OrderVerdict | None:
@@ -64,10 +66,5 @@ def check_order(order: str, rec: Recommendation) -> OrderVerdict | None:
         order,
         "not-supported",
         "warning",
-        (
-            "TACE plus sorafenib is not supported for this patient: not the Peng 2024 population "
-            "and not eligible for the NCT00919009 protocol; randomised trials in unselected "
-            "patients found no overall-survival benefit",
-            SYSTEMIC_NOTE,
-        ),
+        (note("order-sorafenib-not-supported"), SYSTEMIC_NOTE),
     )

@@ -2,7 +2,7 @@
 
 Peng Z et al., JAMA Oncol 2024;10(8):1047–54: recurrent intermediate-stage HCC after R0 hepatectomy
 with microvascular invasion (MVI) on the resection specimen. The Child-Pugh (A or B7) and ECOG (0–1)
-limits are clinical.md §4 assumptions not yet checked against the paper.
+limits are clinical-rules §7 assumptions not yet checked against the paper.
 A patient with no hepatectomy documented is not in the population; a hepatectomy with margin,
 MVI or recurrence undocumented leaves it unknown.
 """
@@ -15,6 +15,7 @@ from cds.clinical.bclc import Bclc
 from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.evidence import Fact, Status, all_of
 from cds.clinical.inputs import PatientInputs
+from cds.clinical.notes import Note, note
 
 MAX_CHILD_PUGH = 7
 MAX_ECOG = 1
@@ -24,7 +25,7 @@ MAX_ECOG = 1
 class PengPopulation:
     status: Status
     criteria: dict[str, Status]
-    missing: tuple[str, ...]
+    missing: tuple[Note, ...]
 
 
 def _fact_is(fact: Fact[bool] | Fact[str] | None, wanted: object) -> Status:
@@ -47,7 +48,7 @@ def peng_population(
         return PengPopulation(
             Status.UNKNOWN,
             {"hepatectomy": Status.UNKNOWN},
-            ("hepatectomy Procedure (a recurrence, margin or MVI is documented)",),
+            (note("missing-item", part="hepatectomy-hint"),),
         )
     if resection is None:
         return PengPopulation(Status.NOT_MET, {"hepatectomy": Status.NOT_MET}, ())
@@ -60,5 +61,7 @@ def peng_population(
         "child_pugh_at_most_7": _child_pugh_at_most(cp, MAX_CHILD_PUGH),
         "ecog_0_1": Status.UNKNOWN if ecog is None else Status.of(ecog.value <= MAX_ECOG),
     }
-    missing = tuple(name.replace("_", " ") for name, s in criteria.items() if s is Status.UNKNOWN)
+    missing = tuple(
+        note("missing-item", part=name) for name, s in criteria.items() if s is Status.UNKNOWN
+    )
     return PengPopulation(all_of(list(criteria.values())), criteria, missing)

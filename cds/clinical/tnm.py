@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from cds.clinical.evidence import Status
 from cds.clinical.inputs import Tumour
+from cds.clinical.notes import Note, note
 from cds.clinical.tumour import (
     adjacent_organ_invasion,
     bile_duct_invasion,
@@ -54,7 +55,7 @@ class Ajcc8:
     n: str | None
     m: str | None
     stage: str | None
-    missing: tuple[str, ...]
+    missing: tuple[Note, ...]
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Muicc:
     stage: str | None
     criteria: dict[str, Status]
     reached_via_n1: bool
-    missing: tuple[str, ...]
+    missing: tuple[Note, ...]
     n: str | None = None
 
 
@@ -81,7 +82,7 @@ def m_category(t: Tumour) -> str | None:
     return None if mets is None else ("M1" if mets else "M0")
 
 
-def ajcc_t(t: Tumour) -> tuple[str | None, list[str]]:
+def ajcc_t(t: Tumour) -> tuple[str | None, list[Note]]:
     """AJCC 8th T category and what is missing to decide it."""
     if t.recorded_t is not None:
         return t.recorded_t.value, []
@@ -105,7 +106,7 @@ def ajcc_t(t: Tumour) -> tuple[str | None, list[str]]:
         return "T1a", []
     invaded = vascular_invasion(t)
     if invaded is None:
-        return None, ["microvascular invasion (solitary tumour > 2 cm: T1b or T2)"]
+        return None, [note("ajcc-t1b-or-t2-needs-mvi")]
     return ("T2" if invaded else "T1b"), []
 
 
@@ -127,9 +128,9 @@ def stage_ajcc8(t: Tumour) -> Ajcc8:
     t_cat, missing = ajcc_t(t)
     n, m = n_category(t), m_category(t)
     if n is None:
-        missing.append("regional lymph nodes (N)")
+        missing.append(note("finding-missing", finding="regional_nodes"))
     if m is None:
-        missing.append("distant metastasis (M)")
+        missing.append(note("finding-missing", finding="distant_metastasis"))
     return Ajcc8(t_cat, n, m, ajcc_stage(t_cat, n, m), tuple(missing))
 
 
@@ -188,8 +189,8 @@ def stage_muicc(t: Tumour) -> Muicc:
         else []
     )
     if n is None and stage is None:
-        missing.append("regional lymph nodes (N)")
+        missing.append(note("finding-missing", finding="regional_nodes"))
     if m is None:
-        missing.append("distant metastasis (M)")
+        missing.append(note("finding-missing", finding="distant_metastasis"))
     reached_via_n1 = stage == "IVA" and n == "N1"
     return Muicc(t_cat, stage, criteria, reached_via_n1, tuple(missing), n)

@@ -10,27 +10,12 @@ from collections.abc import Iterable
 
 from cds.clinical.evidence import Fact
 from cds.clinical.inputs import HepaticVeinInvasion, PortalInvasion, Tumour
-
-# How each documented finding is named when it is missing.
-FINDING_LABELS = {
-    "nodule_count": "number of nodules",
-    "largest_cm": "largest tumour diameter",
-    "portal_invasion": "portal-vein invasion (Vp grade)",
-    "hepatic_vein_invasion": "hepatic-vein invasion (Vv grade)",
-    "bile_duct_invasion": "bile-duct invasion",
-    "microvascular_invasion": "microvascular invasion (pathology)",
-    "adjacent_organ_invasion": "adjacent-organ invasion",
-    "regional_nodes": "regional lymph nodes (N)",
-    "distant_metastasis": "distant metastasis (M)",
-    "pattern": "tumour pattern (well-defined or infiltrative)",
-    "within_transplant_criteria": "extended transplant criteria",
-    "recorded_t": "AJCC T category",
-}
+from cds.clinical.notes import Note, note
 
 
-def undocumented(t: Tumour, names: Iterable[str]) -> list[str]:
-    """Labels of the named findings that are not documented."""
-    return [FINDING_LABELS[name] for name in names if getattr(t, name) is None]
+def undocumented(t: Tumour, names: Iterable[str]) -> list[Note]:
+    """A ``finding-missing`` note for each named finding that is not documented."""
+    return [note("finding-missing", finding=name) for name in names if getattr(t, name) is None]
 
 
 def tri_or(values: Iterable[bool | None]) -> bool | None:
@@ -104,6 +89,6 @@ def extrahepatic_spread(t: Tumour) -> bool | None:
 
 
 def documented_findings(t: Tumour) -> list[tuple[str, Fact[object]]]:
-    """(label, fact) of every documented tumour finding, for the evidence table."""
-    facts = [(FINDING_LABELS[name], getattr(t, name)) for name in t.__dataclass_fields__]
-    return [(label, f) for label, f in facts if f is not None]
+    """(finding id, fact) of every documented tumour finding, for the evidence table."""
+    facts = [(name, getattr(t, name)) for name in t.__dataclass_fields__]
+    return [(name, f) for name, f in facts if f is not None]

@@ -1,6 +1,6 @@
 """Every code the service reads, in one place (docs/input-profile.md explains each).
 
-Codes marked ⚠️ in ../shared/reference/clinical.md or docs/research-findings.md are not yet
+Codes marked ⚠️ here or in docs/research-findings.md are not yet
 confirmed against a terminology server; keep corrections here.
 """
 
@@ -34,7 +34,7 @@ def project(*codes: str) -> frozenset[Code]:
     return frozenset((HCC_CDS, c) for c in codes)
 
 
-# Laboratory analytes → LOINC codes (clinical.md §2.1).
+# Laboratory analytes → LOINC codes (docs/input-profile.md).
 LAB_CODES: dict[str, frozenset[Code]] = {
     "bilirubin": loinc("1975-2", "14631-6"),
     "albumin": loinc("1751-7", "61151-7", "61152-5"),
@@ -99,11 +99,11 @@ VV_GRADES = {f"vv{i}": i for i in range(4)}
 MARGINS = {"r0": "R0", "r1": "R1", "r2": "R2"}
 PATTERNS = {"well-defined": "well-defined", "infiltrative": "infiltrative"}
 
-# Conditions (clinical.md §2.3 and §5).
+# Conditions (docs/input-profile.md).
 HCC = snomed("25370001", "109841003") | icd10("C22.0")
 ASCITES = snomed("389026000") | icd10("R18", "R18.0", "R18.8", "K70.31")
 # K72.91 "hepatic failure with coma" is grade 4 encephalopathy; K72.90 "without coma" is not
-# encephalopathy at all (clinical.md §5 names 13920009 and K76.82).
+# encephalopathy at all (docs/input-profile.md names 13920009 and K76.82).
 ENCEPHALOPATHY_COMA = icd10("K72.91")
 ENCEPHALOPATHY = snomed("13920009") | icd10("K76.82") | ENCEPHALOPATHY_COMA
 # PBC 31712002 ✅ code (name ⚠️); PSC 197441003 ✅; K74.3 PBC; K83.01 PSC (ICD-10-CM). WHO K83.0
@@ -154,29 +154,46 @@ TACE_CODINGS = (
     (HCC_CDS, "tace", "Transarterial chemoembolisation (TACE) of the liver"),
 )
 
-# NCT00919009 exclusions → Condition codes. ⚠️ codes are unconfirmed (clinical.md §2.3).
-# A code here makes the exclusion apply (criterion not met).
+# NCT00919009 exclusions: Condition codes → the concept each documents (the protocol data in
+# cds/clinical/protocols names the concepts). ⚠️ codes are unconfirmed (clinical-rules §6); the
+# ones added for the full criteria (SBP, sepsis, infections, hypertension, diabetes, infarction)
+# are from general knowledge ⚠️ and kept here to be corrected.
+# A code here documents the concept; the protocol rule decides what it means (history-of criteria
+# count resolved Conditions too, current-state ones only active).
 EXCLUSION_CONDITIONS: dict[str, frozenset[Code]] = {
     "variceal-bleeding": snomed("17709002") | icd10("I85.01", "I85.11"),
     "hiv": snomed("86406008") | icd10("B20", "B21", "B22", "B23", "B24", "Z21"),
     "dialysis": snomed("105502003") | icd10("Z99.2"),
     "transplant-list": icd10("Z76.82"),  # ⚠️
     "allograft": icd10("Z94.0", "Z94.1", "Z94.2", "Z94.3", "Z94.4"),  # solid-organ transplants
-    "coronary-disease": icd10("I20", "I21", "I22", "I24"),  # angina, acute ischaemia: active
+    "coronary-disease": icd10("I20", "I24"),  # angina, other acute ischaemia: active ⚠️
+    "myocardial-infarction": snomed("22298006") | icd10("I21", "I22"),  # ⚠️ judged by onset
     # Hereditary or consumptive coagulopathies; the acquired factor deficiency (D68.4) and the
     # thrombocytopenia (D69.6) of cirrhosis are not a "bleeding diathesis" exclusion.
     "bleeding-diathesis": icd10("D65", "D66", "D67", "D68.0", "D68.1", "D68.2", "D68.3"),
+    "sbp": icd10("K65.2"),  # ⚠️ ICD-10-CM "Spontaneous bacterial peritonitis"
+    "sepsis": snomed("91302008") | icd10("A40", "A41", "R65.2"),  # ⚠️
+    "refractory-ascites": project("refractory-ascites"),
 }
 # A code here only shows that the exclusion *may* apply (the protocol asks for more than the
-# diagnosis: "requiring medication", "active"): the criterion becomes unknown, to review.
+# diagnosis: "requiring medication", "uncontrolled", "> NYHA class 2"): the criterion is to review.
 EXCLUSION_REVIEW_CONDITIONS: dict[str, frozenset[Code]] = {
-    "dialysis": icd10("N18.6"),  # end-stage renal disease, dialysis not stated
+    "end-stage-renal": icd10("N18.6"),  # end-stage renal disease, dialysis not stated
     "seizure-disorder": snomed("84757009") | icd10("G40"),  # ⚠️ epilepsy: on medication?
-    "heart-failure": snomed("42343007") | icd10("I50"),  # ⚠️ congestive heart failure
-    "coronary-disease": snomed("53741008") | icd10("I25"),  # ⚠️ chronic: active?
+    "heart-failure": snomed("42343007") | icd10("I50"),  # ⚠️ congestive heart failure: NYHA?
+    "coronary-chronic": snomed("53741008") | icd10("I25"),  # ⚠️ chronic: active?
     "arrhythmia": snomed("698247007") | icd10("I47", "I48", "I49"),  # ⚠️ on therapy?
-    "bleeding-diathesis": snomed("64779008"),  # ⚠️ coagulation disorder, unspecified
+    "coagulation-disorder": snomed("64779008"),  # ⚠️ coagulation disorder, unspecified
+    "hypertension": snomed("38341003") | icd10("I10", "I11", "I12", "I13", "I15"),  # ⚠️ controlled?
+    "diabetes": snomed("73211009", "44054006") | icd10("E10", "E11", "E13", "E14"),  # ⚠️
+    # Infections that may be active and serious (> grade 2): pneumonia, urinary, skin, liver
+    # abscess, unspecified bacterial. Chronic viral hepatitis (B15–B19) is deliberately absent.
+    "infection": icd10("J12", "J13", "J14", "J15", "J16", "J17", "J18", "N39.0", "L03", "K75.0")
+    | icd10("A49"),  # ⚠️
 }
+# Another malignancy that the registry's exceptions may cover (treated basal cell carcinoma,
+# superficial bladder tumours): to review rather than excluding.
+OTHER_CANCER_EXCEPTION_PREFIXES = ("C44", "C67")
 # Another malignancy: any ICD-10 C code except HCC and liver cancer unspecified (often used for
 # HCC) and secondaries (extract.is_other_cancer).
 NOT_OTHER_CANCER_PREFIXES = ("C22.0", "C22.8", "C22.9", "C77", "C78", "C79")

@@ -11,13 +11,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
+from functools import cache
 from typing import Any, TypeVar
 
 from cds.clinical.evidence import Fact, Lab, Source
 from cds.clinical.inputs import (
+    ConditionFinding,
+    ConditionState,
     GradedFinding,
     HepaticVeinInvasion,
     LiverLabs,
+    NotUsed,
+    NotUsedKind,
     PatientInputs,
     PortalInvasion,
     Resection,
@@ -33,7 +38,8 @@ from cds.fhir.validate import problem as validation_problem
 
 T = TypeVar("T")
 
-COUNTING_OBSERVATION_STATUS = {"final", "amended", "corrected"}
+COUNTING_OBSERVATION_STATUS = frozenset({"final", "amended", "corrected"})
+PRELIMINARY = frozenset({"preliminary"})
 # No lab here can be negative; a zero bilirubin, albumin, INR, haemoglobin or creatinine is a
 # data error (a result below detection comes as a "<" bound), while a zero count can be real.
 ZERO_IS_PLAUSIBLE = {"platelets", "anc", "ast", "alt", "afp"}
@@ -121,19 +127,29 @@ def quantity_text(q: dict[str, Any]) -> str:
 
 
 class ObservationIndex:
-    """Counting Observations by (system, code), newest first, dated on or before ``as_of``."""
+    """Counting Observations by (system, code), newest first, dated on or before ``as_of``.
 
-    def __init__(self, observations: Iterable[Resource], as_of: date) -> None:
+    With ``future`` it holds those dated *after* ``as_of`` instead, and ``statuses`` selects other
+    statuses (the preliminary results): both are listed on the card as not used.
+    """
+
+    def __init__(
+        self,
+        observations: Iterable[Resource],
+        as_of: date,
+        statuses: frozenset[str] = COUNTING_OBSERVATION_STATUS,
+        future: bool = False,
+    ) -> None:
         self.by_code: dict[Code, list[tuple[date, Resource]]] = defaultdict(list)
         for obs in observations:
             status = obs.get("status")
-            if not isinstance(status, str) or status not in COUNTING_OBSERVATION_STATUS:
+            if not isinstance(status, str) or status not in statuses:
                 continue
             read = {p for p in codings(obs.get("code")) if p in codes.READ_OBSERVATION_CODES}
             if not read:
                 continue  # an Observation the service never reads (sodium, vitals…)
             when = observation_date(obs)
-            if when is None or when > as_of:
+            if when is None or (when > as_of) is not future:
                 continue
             for pair in read:
                 self.by_code[pair].append((when, obs))
@@ -193,7 +209,10 @@ class Extractor:
     def __init__(self, record: PatientRecord, as_of: date) -> None:
         self.record = record
         self.as_of = as_of
-        self.index = ObservationIndex(record.of_type("Observation"), as_of)
+        observations = record.of_type("Observation")
+        self.index = ObservationIndex(observations, as_of)
+        self.future = ObservationIndex(observations, as_of, future=True)
+        self.preliminary = ObservationIndex(observations, as_of, PRELIMINARY)
         self.conditions = counting_conditions(record)
         self.problems: list[str] = list(record.notes)
 
@@ -204,8 +223,8 @@ class Extractor:
             self.problems.append(issue)
         return issue is None
 
-    def lab(self, analyte: str) -> Lab | None:
-        hit = self.index.latest(codes.LAB_CODES[analyte])
+    def lab(self, analyte: str, index: ObservationIndex | None = None) -> Lab | None:
+        hit = (index or self.index).latest(codes.LAB_CODES[analyte])
         if hit is None:
             return None
         when, obs = hit
@@ -213,29 +232,20 @@ class Extractor:
         q = obs.get("valueQuantity")
         canonical = CANONICAL[analyte].unit
         if not self.valid(obs):
-            return Lab(
-                None,
-                canonical,
-                Source(source_id, when, "invalid resource"),
-                problem=f"{source_id} is not valid FHIR (see data problems)",
-            )
+            return Lab(None, canonical, Source(source_id, when, ""), problem="invalid-resource")
         if not isinstance(q, dict) or not isinstance(q.get("value"), int | float):
-            return Lab(
-                None,
-                canonical,
-                Source(source_id, when, "no numeric value"),
-                problem="result has no numeric value",
-            )
+            return Lab(None, canonical, Source(source_id, when, ""), problem="no-numeric-value")
         source = Source(source_id, when, quantity_text(q))
         if q.get("comparator"):
-            return Lab(None, canonical, source, problem=f"result is a bound ({quantity_text(q)})")
+            return Lab(None, canonical, source, problem="bound")
         unit = ucum_code(q.get("code"), q.get("system"), q.get("unit"))
         try:
             value = to_canonical(float(q["value"]), unit, analyte)
         except UnitError as exc:
-            return Lab(None, canonical, source, problem=str(exc))
+            shown = str(q.get("code") or q.get("unit") or "")[:40]
+            return Lab(None, canonical, source, problem=exc.problem, problem_detail=shown)
         if value < 0 or (value == 0 and analyte not in ZERO_IS_PLAUSIBLE):
-            return Lab(None, canonical, source, problem=f"implausible value {quantity_text(q)}")
+            return Lab(None, canonical, source, problem="implausible")
         uln = self.reference_high(obs, analyte)
         return Lab(value, canonical, source, uln=uln, uln_assumed=uln is None)
 
@@ -406,20 +416,49 @@ class Extractor:
                 hints.append(condition_source(cond))
         return tuple(hints)
 
-    def exclusions(self) -> dict[str, Source]:
-        """Exclusions documented by a Condition that makes them apply."""
-        found = {key: self.condition(wanted) for key, wanted in codes.EXCLUSION_CONDITIONS.items()}
-        other = [c for c in self.conditions if is_other_cancer(c)]
-        if other:
-            found["other-cancer"] = condition_source(other[0])
-        return {k: v for k, v in found.items() if v is not None}
+    def condition_findings(self) -> tuple[ConditionFinding, ...]:
+        """Every Condition that bears on a trial exclusion, with its clinical state: the protocol
+        rules decide which states count (history-of criteria count resolved ones too)."""
+        found = []
+        for cond in self.record.of_type("Condition"):
+            concepts = exclusion_concepts(cond)
+            state = condition_state(cond) if concepts else None
+            if state is None:
+                continue
+            if state is not ConditionState.REFUTED:
+                self.valid(cond)
+            source, onset = condition_source(cond), parse_date(cond.get("onsetDateTime"))
+            found += [ConditionFinding(c, source, state, d, onset) for c, d in concepts]
+        return tuple(found)
 
-    def exclusions_to_review(self) -> dict[str, Source]:
-        """Exclusions that a Condition suggests but cannot decide (e.g. 'requiring therapy')."""
-        found = {
-            key: self.condition(wanted) for key, wanted in codes.EXCLUSION_REVIEW_CONDITIONS.items()
-        }
-        return {k: v for k, v in found.items() if v is not None}
+    def not_used(self, labs: LiverLabs, ecog: Fact[int] | None, tumour: Tumour) -> list[NotUsed]:
+        """Results left out: dated after the assessment date, or preliminary and newer than the
+        final result used (or with no final one). The core weighs whether they would matter."""
+        kinds: tuple[tuple[NotUsedKind, ObservationIndex], ...] = (
+            ("future-dated", self.future),
+            ("preliminary-newer", self.preliminary),
+        )
+        found = []
+        for analyte in codes.LAB_CODES:
+            used: Lab | None = getattr(labs, analyte)
+            for kind, index in kinds:
+                lab = self.lab(analyte, index)
+                if lab is None or lab.value is None:
+                    continue
+                if kind == "preliminary-newer" and not newer(lab.source, used):
+                    continue
+                found.append(NotUsed(kind, analyte, lab))
+        readers = {"ecog": (codes.ECOG, read_ecog), **tumour_readers()}
+        for target, (wanted, reader) in readers.items():
+            used_fact = ecog if target == "ecog" else getattr(tumour, target)
+            for kind, index in kinds:
+                fact = self.fact(wanted, reader, index)
+                if fact is None:
+                    continue
+                if kind == "preliminary-newer" and not newer(fact.source, used_fact):
+                    continue
+                found.append(NotUsed(kind, target, fact))
+        return found
 
     def ecog(self) -> Fact[int] | None:
         return self.fact(codes.ECOG, read_ecog)
@@ -434,20 +473,21 @@ class Extractor:
 
     def inputs(self) -> PatientInputs:
         resection = self.resection()
+        labs, ecog, tumour = self.labs(), self.ecog(), self.tumour(resection)
         inputs = PatientInputs(
             patient=ref(self.record.patient),
             birth_date=self.birth_date(),
             hcc=self.condition(codes.HCC),
-            labs=self.labs(),
-            ecog=self.ecog(),
+            labs=labs,
+            ecog=ecog,
             ascites=self.graded(codes.ASCITES),
             encephalopathy=self.graded(codes.ENCEPHALOPATHY),
             cholestatic_disease=self.condition(codes.CHOLESTATIC),
             resection=resection,
             resection_hints=() if resection else self.resection_hints(),
-            tumour=self.tumour(resection),
-            exclusions=self.exclusions(),
-            exclusions_to_review=self.exclusions_to_review(),
+            tumour=tumour,
+            condition_findings=self.condition_findings(),
+            not_used=tuple(self.not_used(labs, ecog, tumour)),
             diagnoses_available="Condition" not in self.record.unavailable,
         )
         # Problems are collected while the fields above are read, so they are added last.
@@ -581,6 +621,88 @@ def procedure_date(proc: Resource) -> date | None:
     period = proc.get("performedPeriod")
     start = period.get("start") if isinstance(period, dict) else None
     return parse_date(proc.get("performedDateTime")) or parse_date(start)
+
+
+def newer(candidate: Source, used: Lab | Fact[Any] | None) -> bool:
+    """A preliminary result counts as newer when there is no final one, or it is dated later."""
+    if used is None:
+        return True
+    return used.source.date is None or (
+        candidate.date is not None and candidate.date > used.source.date
+    )
+
+
+def condition_state(cond: Resource) -> ConditionState | None:
+    """Active, resolved (inactive, resolved, remission) or refuted; ``None`` when the Condition
+    is not a fact (entered in error, provisional, differential, unconfirmed)."""
+    verified = verification(cond)
+    if "refuted" in verified:
+        return ConditionState.REFUTED
+    if verified and not verified & COUNTING_CONDITION_VERIFICATION:
+        return None
+    clinical = {c for _, c in codings(cond.get("clinicalStatus"))}
+    if clinical & NOT_COUNTING_CONDITION_CLINICAL:
+        return ConditionState.RESOLVED
+    return ConditionState.ACTIVE
+
+
+def tumour_readers() -> dict[str, tuple[frozenset[Code] | Code, Callable[[Resource], Any]]]:
+    """The tumour findings read from one Observation code each, by input name."""
+    return {
+        "nodule_count": (codes.NODULE_COUNT, read_positive_integer),
+        "largest_cm": (codes.TUMOUR_SIZE, read_size_cm),
+        "portal_invasion": (
+            codes.PORTAL_VEIN_INVASION,
+            read_grade(codes.VP_GRADES, PortalInvasion),
+        ),
+        "hepatic_vein_invasion": (
+            codes.HEPATIC_VEIN_INVASION,
+            read_grade(codes.VV_GRADES, HepaticVeinInvasion),
+        ),
+        "bile_duct_invasion": (codes.BILE_DUCT_INVASION, read_boolean),
+        "adjacent_organ_invasion": (codes.ADJACENT_ORGAN_INVASION, read_boolean),
+        "regional_nodes": (codes.REGIONAL_NODE_METASTASIS, read_boolean),
+        "distant_metastasis": (codes.EXTRAHEPATIC_METASTASIS, read_boolean),
+        "pattern": (codes.TUMOUR_PATTERN, read_pattern),
+        "within_transplant_criteria": (codes.WITHIN_TRANSPLANT_CRITERIA, read_boolean),
+    }
+
+
+@cache
+def exclusion_code_index() -> dict[Code, tuple[tuple[str, bool], ...]]:
+    """(system, code) → the exclusion concepts it documents, and whether it decides them."""
+    index: dict[Code, list[tuple[str, bool]]] = defaultdict(list)
+    for table, decides in (
+        (codes.EXCLUSION_CONDITIONS, True),
+        (codes.EXCLUSION_REVIEW_CONDITIONS, False),
+    ):
+        for concept, wanted in table.items():
+            for pair in wanted:
+                index[pair].append((concept, decides))
+    return {pair: tuple(found) for pair, found in index.items()}
+
+
+def exclusion_concepts(cond: Resource) -> list[tuple[str, bool]]:
+    """The exclusion concepts a Condition's codes document (ICD-10 codes match by prefix, as
+    :func:`code_in` does), and another cancer."""
+    index = exclusion_code_index()
+    found: list[tuple[str, bool]] = []
+    for system, code in codings(cond.get("code")):
+        prefixes = range(3, len(code) + 1) if system in codes.PREFIX_MATCHED_SYSTEMS else ()
+        for key in {(system, code), *((system, code[:n]) for n in prefixes)}:
+            found += [c for c in index.get(key, ()) if c not in found]
+    if is_other_cancer(cond):
+        found.append(("other-cancer", not is_cancer_exception(cond)))
+    return found
+
+
+def is_cancer_exception(cond: Resource) -> bool:
+    """A cancer the registry's exceptions may cover (basal cell, superficial bladder)."""
+    return any(
+        system in codes.PREFIX_MATCHED_SYSTEMS
+        and code.startswith(codes.OTHER_CANCER_EXCEPTION_PREFIXES)
+        for system, code in codings(cond.get("code"))
+    )
 
 
 def is_other_cancer(cond: Resource) -> bool:

@@ -16,14 +16,22 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 SIGNIFICANT_DIGITS = 10  # drop float noise: 34.2 umol/L must give exactly 2.0 mg/dL
+UnitProblem = Literal[
+    "unit-missing", "unit-invalid", "unit-not-ratio", "unit-not-convertible", "unit-too-long"
+]
 MAX_UNIT_LENGTH = 40  # lab units are far shorter, and the parser's cost grows fast with length
 
 
 class UnitError(ValueError):
-    """A unit that cannot be converted to the analyte's canonical unit."""
+    """A unit that cannot be converted to the analyte's canonical unit; ``problem`` is its code
+    (the clinical core's ``LabProblem``), the message is for logs and tests."""
+
+    def __init__(self, message: str, problem: UnitProblem) -> None:
+        super().__init__(message)
+        self.problem: UnitProblem = problem
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,7 @@ class Canonical:
 
 
 CANONICAL: dict[str, Canonical] = {
-    "bilirubin": Canonical("mg/dL", 17.1),  # clinical.md §2.2
+    "bilirubin": Canonical("mg/dL", 17.1),  # clinical-rules §5
     "albumin": Canonical("g/dL"),
     "inr": Canonical("1"),
     "platelets": Canonical("10*9/L"),
@@ -43,7 +51,7 @@ CANONICAL: dict[str, Canonical] = {
     "haemoglobin": Canonical("g/dL"),
     "ast": Canonical("U/L"),
     "alt": Canonical("U/L"),
-    "creatinine": Canonical("mg/dL", 88.4),  # clinical.md §2.2 ⚠️ standard factor
+    "creatinine": Canonical("mg/dL", 88.4),  # clinical-rules §5 ⚠️ standard factor
     "afp": Canonical("ng/mL"),
     "size": Canonical("cm"),
     "dose": Canonical("mg"),  # a drug's dose (cds/fhir/dosage.py)
@@ -172,7 +180,7 @@ def factor(ucum: str, analyte: str) -> float:
     canonical = CANONICAL[analyte]
     if canonical.unit == "1" and _strip_annotations(ucum) != "1":
         # A ratio has no unit: "%" under an INR code is a prothrombin activity, not an INR.
-        raise UnitError(f"unit '{ucum}' is not a unit of a ratio such as the INR")
+        raise UnitError(f"unit '{ucum}' is not a unit of a ratio such as the INR", "unit-not-ratio")
     known = precomputed().get(analyte, {}).get(ucum)
     return known if known is not None else registry_factor(ucum, analyte)
 
@@ -188,7 +196,7 @@ def registry_factor(ucum: str, analyte: str) -> float:
         source = reg.Quantity(1, reg.from_ucum(_strip_annotations(ucum)))
         target = reg.from_ucum(canonical.unit)
     except Exception as exc:  # ucumvert raises several parser error types
-        raise UnitError(f"unit '{ucum}' is not a valid UCUM unit") from exc
+        raise UnitError(f"unit '{ucum}' is not a valid UCUM unit", "unit-invalid") from exc
     try:
         return float(source.to(target).magnitude)
     except Exception:
@@ -199,7 +207,10 @@ def registry_factor(ucum: str, analyte: str) -> float:
             return umol_l / canonical.umol_l_per_canonical
         except Exception:
             pass
-    raise UnitError(f"unit '{ucum}' cannot be converted to {canonical.unit} for {analyte}")
+    raise UnitError(
+        f"unit '{ucum}' cannot be converted to {canonical.unit} for {analyte}",
+        "unit-not-convertible",
+    )
 
 
 def ucum_code(code: str | None, system: str | None, text: str | None) -> str | None:
@@ -220,9 +231,9 @@ def to_canonical(value: float, ucum: str | None, analyte: str) -> float:
     if ucum is None:
         if CANONICAL[analyte].unit == "1":
             return value
-        raise UnitError("no unit recorded")
+        raise UnitError("no unit recorded", "unit-missing")
     if len(ucum) > MAX_UNIT_LENGTH:
-        raise UnitError(f"unit of {len(ucum)} characters is not a laboratory unit")
+        raise UnitError(f"unit of {len(ucum)} characters is not a laboratory unit", "unit-too-long")
     converted = value * factor(ucum, analyte)
     return float(f"{converted:.{SIGNIFICANT_DIGITS}g}")
 

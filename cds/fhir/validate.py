@@ -2,7 +2,7 @@
 
 R4B matches R4 for every resource read here (fhir.resources 8 has no R4 package). Only resources
 that were selected are validated: a whole prefetch Bundle costs 25–40× its JSON parse to validate
-(../shared/reference/test-infrastructure.md), one resource costs well under a millisecond.
+(BENCHMARKS.md), one resource costs well under a millisecond.
 """
 
 from __future__ import annotations

@@ -114,11 +114,16 @@ def hook_request(
 
 def draft_orders(patient_id: str, kinds: list[str]) -> Resource:
     """A draftOrders Bundle of the TACE / sorafenib orders this service would suggest."""
+    from cds.render.messages import messages
     from cds.render.orders import sorafenib_request, tace_request
 
+    msgs = messages()
     drafts = []
     for kind in kinds:
-        draft = tace_request(patient_id, None) if kind == "tace" else sorafenib_request(patient_id)
+        if kind == "tace":
+            draft = tace_request(patient_id, None, msgs)
+        else:
+            draft = sorafenib_request(patient_id, msgs)
         drafts.append({**draft, "id": f"draft-{kind}", "status": "draft", "intent": "order"})
     return {
         "resourceType": "Bundle",

@@ -1,17 +1,28 @@
-"""Cards from an assessment: the kind is a lookup on the result; all text comes from cards/."""
+"""Cards from an assessment's JSON: the renderer formats what the core decided, it never decides.
+
+The card is built as a *model* first (decision, at most three reasons, one line of key results,
+what to obtain, what is missing or stale, what was not used, what a clinician confirms, one to
+three evidence lines), then laid out by a template from ``cards/templates/`` with the words of the
+message catalogue. Sources go into the card's ``links`` (type ``absolute``), never into the detail.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from datetime import date
 from typing import Any
 
-from cds.clinical.nct00919009 import LAB_WINDOW_DAYS
-from cds.render.orders import LAB_NAMES, plan_actions
-from cds.render.templates import card_texts, render_file, render_string
+from cds.render.messages import Messages, messages
+from cds.render.orders import plan_actions
+from cds.render.templates import card_texts, evidence_catalogue, render_file, table_cell
 
 SUMMARY_MAX = 139  # CDS Hooks: summary "<140 characters"
+MAX_REASONS = 3
+GAP_CODES = ("lab-missing", "lab-stale", "lab-unusable", "ecog-missing", "ecog-stale")
+KIND_EXTENSION = "org.example.hcc-cds.card-kind"
+RULES_EXTENSION = "org.example.hcc-cds.rules-version"
+CODES_EXTENSION = "org.example.hcc-cds.reason-codes"  # the codes of the reasons on the card
+
+Model = dict[str, Any]
 
 
 def shorten(text: str, limit: int = SUMMARY_MAX) -> str:
@@ -28,86 +39,160 @@ def patient_view_kind(a: dict[str, Any]) -> str | None:
     if option == "tace" and rec["protocol_option"]:
         return "tace_protocol"
     if option == "no_tace":
+        if rec["advanced_stage_only"]:
+            return "no_tace_advanced"
         return "no_tace_contraindicated" if rec["contraindicated"] else "no_tace_not_indicated"
     return str(option)
 
 
-def flags(a: dict[str, Any]) -> list[str]:
-    """What was scored by convention or assumed: the card must say so."""
-    found = [f"{c['name']}: {c['flag']}" for c in a["child_pugh"]["components"] if c["flag"]]
-    found += [
-        f"{lab['name']}: ULN assumed (no reference range)"
-        for lab in a["inputs"]["labs"]
-        if lab.get("uln_assumed") and lab["name"] in ("ast", "alt", "creatinine")
-    ]
-    undocumented = [
-        c["text"]
-        for c in a["eligibility"]["NCT00919009"]["criteria"]
-        if c["kind"] == "exclusion" and c["status"] == "met"
-    ]
-    if undocumented:
-        found.append(
-            "trial exclusions not documented, confirm with the patient: " + ", ".join(undocumented)
-        )
-    low, high = a["child_pugh"]["score_range"]
-    if a["bclc"]["liver_function"] == "preserved" and high >= 7:
-        shown = f"{low}" if low == high else f"{low}–{high}"
-        found.append(
-            f"Child-Pugh {shown} (class B possible) read as preserved liver function "
-            "for BCLC: review"
-        )
-    return found
+def lines(notes: list[dict[str, Any]], msgs: Messages) -> list[str]:
+    return [table_cell(msgs.note(n)) for n in notes]
 
 
-def criteria_counts(a: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """Per kind (inclusion, exclusion), how many criteria are met, not met and unknown."""
-    counts = {kind: Counter() for kind in ("inclusion", "exclusion")}
-    for c in a["eligibility"]["NCT00919009"]["criteria"]:
-        counts[c["kind"]][c["status"]] += 1
+def key_results(a: dict[str, Any], msgs: Messages) -> str:
+    """One line: Child-Pugh with class, ALBI grade, BCLC, mUICC and AJCC, each trial's status."""
+    cp, albi, bclc = a["child_pugh"], a["albi"], a["bclc"]
+    parts = [
+        msgs.text("key.child-pugh", score=cp["score"], cls=cp["class"])
+        if cp["score"] is not None
+        else msgs.text(
+            "key.child-pugh-range",
+            low=cp["score_range"][0],
+            high=cp["score_range"][1],
+            cls=cp["class"],
+        ),
+        msgs.text("key.albi", grade=albi["grade"])
+        if albi["grade"]
+        else msgs.text("key.albi-unknown"),
+        msgs.text("key.bclc", stage=bclc["stage"] + (bclc["substage"] or "")[1:])
+        if bclc["stage"]
+        else msgs.text("key.bclc-unknown"),
+        msgs.text("key.muicc", stage=a["tnm"]["muicc"]["stage"]),
+        msgs.text("key.ajcc", stage=a["tnm"]["ajcc8"]["stage"]),
+    ]
+    parts += [
+        msgs.text("key.trial", trial=trial, status=msgs.text(f"overall.{e['status']}"))
+        for trial, e in a["eligibility"].items()
+    ]
+    return table_cell(msgs.text("key.separator").join(parts))
+
+
+def trial_section(trial: str, e: dict[str, Any], msgs: Messages) -> Model:
+    """A protocol's part of the card: its status, what decides it, and what to confirm."""
+    by_id = {c["id"]: c for c in e["criteria"]}
+    decisive = [by_id[i] for i in e["decisive"]]
+    # Why a criterion is not met or an exclusion present/to review is said here; a lab that is
+    # missing or stale is already named with its date in the card's missing or stale list.
+    shown = [
+        table_cell(
+            msgs.note(c["label"])
+            if c["reason"]["code"] in GAP_CODES
+            else f"{msgs.note(c['label'])}: {msgs.note(c['reason'])}"
+        )
+        for c in decisive
+    ]
+    confirm = (
+        [table_cell(msgs.note(by_id[i]["label"])) for i in e["to_confirm"]]
+        if e["status"] != "ineligible"
+        else []
+    )
+    completed = (
+        msgs.text("trial.completed", trial=trial, years=e["years"])
+        if e["registry_status"] == "completed" and e["status"] != "ineligible"
+        else ""
+    )
+    status = msgs.text(f"overall.{e['status']}")
     return {
-        kind: {s: n.get(s, 0) for s in ("met", "not_met", "unknown")} for kind, n in counts.items()
+        "heading": msgs.text("trial.section", trial=trial, status=status),
+        "decisive": msgs.text("list.separator").join(shown),
+        "confirm": confirm,
+        "completed": completed,
     }
 
 
-def detail(a: dict[str, Any]) -> str:
-    return render_file("assessment-detail.md.j2", a=a, counts=criteria_counts(a), flags=flags(a))
+def same(x: dict[str, Any], y: dict[str, Any]) -> bool:
+    return bool(x["code"] == y["code"] and x["params"] == y["params"])
 
 
-def source(evidence_id: str, a: dict[str, Any]) -> dict[str, Any]:
-    texts = card_texts()
-    catalogue = {e["id"]: e for e in a["recommendation"]["evidence"]}
-    url = catalogue.get(evidence_id, {}).get("url")
-    result = {"label": texts["source"]["label"], "topic": texts["source"]["topic"]}
+def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
+    rec = a["recommendation"]
+    to_obtain = rec["missing"]
+    gaps = [g for g in a["missing"] if not any(same(g, m) for m in to_obtain)]
+    reasons = lines(rec["reasons"][:MAX_REASONS], msgs)
+    decision = msgs.text(f"decision.{kind}")
+    if kind == "insufficient_data" and to_obtain:
+        summary = msgs.text(
+            "summary.insufficient_data",
+            decision=decision,
+            first=msgs.short(to_obtain[0]),
+            count=len(to_obtain),
+        )
+    else:
+        summary = msgs.text(
+            "summary.default", decision=decision, first=msgs.short(rec["reasons"][0])
+        )
+    trials = [trial_section(t, e, msgs) for t, e in a["eligibility"].items()]
+    return {
+        "kind": kind,
+        "decision": decision,
+        "reasons": reasons,
+        "reason_codes": [r["code"] for r in rec["reasons"][:MAX_REASONS]],
+        "summary": summary,
+        "summary_count": len(to_obtain),
+        "key": key_results(a, msgs),
+        "to_obtain": lines(to_obtain, msgs),
+        "gaps": lines(gaps, msgs),
+        # a not-used result that withholds the decision is already listed to obtain or check
+        "not_used": lines(
+            [n for n in a["not_used"] if not any(same(n, m) for m in to_obtain)], msgs
+        ),
+        "flags": lines(a["flags"], msgs),
+        "trials": trials,
+        "data_problems": lines(a["data_problems"], msgs),
+        "evidence": [table_cell(msgs.text(f"evidence.{e['id']}.line")) for e in rec["evidence"]],
+        "footer": msgs.text("footer", version=a["rules_version"], as_of=a["as_of"]),
+    }
+
+
+def links(a: dict[str, Any], msgs: Messages, evidence_ids: list[str]) -> list[dict[str, str]]:
+    """Trial and guideline sources, opened by the EHR outside the chart."""
+    catalogue = evidence_catalogue()
+    ids = [*evidence_ids, *(e["evidence"] for e in a["eligibility"].values())]
+    unique = [i for n, i in enumerate(ids) if i in catalogue and i not in ids[:n]]
+    return [
+        {"label": msgs.text(f"evidence.{i}.label"), "url": catalogue[i]["url"], "type": "absolute"}
+        for i in unique
+    ]
+
+
+def source(evidence_id: str, msgs: Messages) -> dict[str, Any]:
+    topic = dict(card_texts()["source"]["topic"], display=msgs.text("source.topic"))
+    result = {"label": msgs.text("source.label"), "topic": topic}
+    url = evidence_catalogue().get(evidence_id, {}).get("url")
     if url:
         result["url"] = url
     return result
 
 
-def labs_to_repeat(a: dict[str, Any]) -> list[str]:
-    """Labs with no usable result, or older than the trial's 7-day window, that can be ordered."""
-    as_of = date.fromisoformat(a["as_of"])
-    repeat = []
-    for lab in a["inputs"]["labs"]:
-        if lab["name"] not in LAB_NAMES:
-            continue
-        when = lab["source"]["date"] if lab["source"] else None
-        too_old = when is None or (as_of - date.fromisoformat(when)).days > LAB_WINDOW_DAYS
-        if lab["value"] is None or too_old:
-            repeat.append(lab["name"])
-    return repeat
+def override_reasons(msgs: Messages) -> list[dict[str, str]]:
+    return [
+        {**r, "display": msgs.text(f"override.{r['code']}")}
+        for r in card_texts()["overrideReasons"]
+    ]
 
 
-def suggestions(spec: dict[str, Any], a: dict[str, Any], patient_id: str) -> list[dict[str, Any]]:
+def suggestions(
+    spec: dict[str, Any], a: dict[str, Any], patient_id: str, msgs: Messages
+) -> list[dict[str, Any]]:
     hcc = a["hcc_diagnosis"]["resource"] if a["hcc_diagnosis"] else None
-    repeat = labs_to_repeat(a)
     result = []
     for s in spec["suggestions"]:
-        actions = plan_actions(s["plan"], patient_id, hcc, repeat)
+        actions = plan_actions(s["plan"], patient_id, hcc, a["labs_to_repeat"], msgs)
         if not actions:
             continue
         result.append(
             {
-                "label": s["label"],
+                "label": msgs.text(f"suggestion.{s['label']}"),
                 "uuid": str(uuid.uuid4()),
                 "isRecommended": s["isRecommended"],
                 "actions": actions,
@@ -118,74 +203,121 @@ def suggestions(spec: dict[str, Any], a: dict[str, Any], patient_id: str) -> lis
 
 def card(
     kind: str,
-    summary: str,
+    model: Model,
     indicator: str,
     detail_md: str,
+    a: dict[str, Any],
+    msgs: Messages,
     src: dict[str, Any],
     suggestion_list: list[dict[str, Any]],
+    link_list: list[dict[str, str]],
 ) -> dict[str, Any]:
     """One card with every required field; ``selectionBehavior`` only with suggestions."""
     result: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
-        "summary": shorten(summary),
+        "summary": shorten(model["summary"]),
         "indicator": indicator,
         "detail": detail_md,
         "source": src,
-        "overrideReasons": card_texts()["overrideReasons"],
-        "extension": {"org.example.hcc-cds.card-kind": kind},
+        "overrideReasons": override_reasons(msgs),
+        "extension": {
+            KIND_EXTENSION: kind,
+            RULES_EXTENSION: a["rules_version"],
+            CODES_EXTENSION: model["reason_codes"],
+        },
     }
+    if link_list:
+        result["links"] = link_list
     if suggestion_list:
         result["suggestions"] = suggestion_list
         result["selectionBehavior"] = "at-most-one"
     return result
 
 
-def patient_view_cards(a: dict[str, Any], patient_id: str) -> list[dict[str, Any]]:
-    """The patient-view card for an assessment (none without HCC)."""
+def patient_view_models(a: dict[str, Any], msgs: Messages | None = None) -> list[Model]:
+    """The model of the patient-view card (none without HCC): what the card will say."""
+    msgs = msgs or messages()
     kind = patient_view_kind(a)
-    if kind is None:
-        return []
-    spec = card_texts()["patient-view"][kind]
-    rec = a["recommendation"]
-    summary = render_string(spec["summary"], reasons=rec["reasons"], missing=rec["missing"])
-    return [
-        card(
-            kind,
-            summary,
-            spec["indicator"],
-            detail(a),
-            source(spec["evidence"], a),
-            suggestions(spec, a, patient_id),
-        )
-    ]
+    return [] if kind is None else [patient_model(a, kind, msgs)]
 
 
-def order_cards(verdicts: list[Any], a: dict[str, Any]) -> list[dict[str, Any]]:
-    """One card per draft order checked."""
-    texts = card_texts()
+def patient_view_cards(
+    a: dict[str, Any], patient_id: str, msgs: Messages | None = None
+) -> list[dict[str, Any]]:
+    """The patient-view card for an assessment (none without HCC)."""
+    msgs = msgs or messages()
     cards = []
-    for v in verdicts:
-        spec = texts["order-check"][v.outcome]
-        name = texts["order_names"][v.order]
-        summary = render_string(spec["summary"], order_name=name, reasons=list(v.reasons) or [""])
-        rec = a["recommendation"]
-        with_sorafenib = rec["option"] == "tace_plus_sorafenib" or rec["protocol_option"]
-        body = render_file(
-            "order-detail.md.j2",
-            verdict=v,
-            order_name=name,
-            a=a,
-            assessment=detail(a),
-            with_sorafenib=with_sorafenib,
-        )
+    for model in patient_view_models(a, msgs):
+        kind = model["kind"]
+        spec = card_texts()["patient-view"][kind]
+        detail_md = render_file("patient-detail.md.j2", msgs, m=model)
+        evidence_ids = [e["id"] for e in a["recommendation"]["evidence"]]
         cards.append(
             card(
-                f"order-{v.order}-{v.outcome}",
-                summary,
+                kind,
+                model,
                 spec["indicator"],
-                body,
-                source("NCT00919009", a),
+                detail_md,
+                a,
+                msgs,
+                source(spec["evidence"], msgs),
+                suggestions(spec, a, patient_id, msgs),
+                links(a, msgs, evidence_ids),
+            )
+        )
+    return cards
+
+
+def order_model(v: Any, a: dict[str, Any], msgs: Messages) -> Model:
+    rec = a["recommendation"]
+    order = msgs.text(f"order-name.{v.order}")
+    outcome = msgs.text(f"order-outcome.{v.outcome}")
+    reasons = [table_cell(msgs.note(r)) for r in v.reasons]
+    to_obtain: list[str] = []
+    if v.outcome == "missing-data":
+        to_obtain, reasons = reasons, lines(rec["reasons"][:1], msgs)
+    with_sorafenib = rec["option"] == "tace_plus_sorafenib" or rec["protocol_option"]
+    schedule = ""
+    if v.outcome == "supported":
+        schedule = msgs.text(
+            "order.schedule-sorafenib" if with_sorafenib else "order.schedule-tace"
+        )
+    firsts = v.reasons if v.reasons else ()
+    first = msgs.short({"code": firsts[0].code, "params": firsts[0].params}) if firsts else ""
+    return {
+        "kind": f"order-{v.order}-{v.outcome}",
+        "reason_codes": [r.code for r in v.reasons],
+        "decision": f"{order}: {outcome}",
+        "reasons": reasons[:MAX_REASONS],
+        "summary": msgs.text("summary.order", order=order, outcome=outcome, first=first),
+        "summary_count": len(to_obtain),
+        "to_obtain": to_obtain,
+        "schedule": schedule,
+        "key": key_results(a, msgs),
+        "footer": msgs.text("footer", version=a["rules_version"], as_of=a["as_of"]),
+    }
+
+
+def order_cards(
+    verdicts: list[Any], a: dict[str, Any], msgs: Messages | None = None
+) -> list[dict[str, Any]]:
+    """One card per draft order checked."""
+    msgs = msgs or messages()
+    cards = []
+    for v in verdicts:
+        model = order_model(v, a, msgs)
+        evidence_ids = [e["id"] for e in a["recommendation"]["evidence"]]
+        cards.append(
+            card(
+                model["kind"],
+                model,
+                v.indicator,
+                render_file("order-detail.md.j2", msgs, m=model),
+                a,
+                msgs,
+                source("NCT00919009", msgs),
                 [],
+                links(a, msgs, evidence_ids),
             )
         )
     return cards

@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from cds.fhir import codes
+from cds.render.messages import Messages
 
 Resource = dict[str, Any]
 
-SORAFENIB_DOSE_TEXT = (
-    "Sorafenib 400 mg (2 × 200 mg tablets) by mouth twice daily, starting 3 days "
-    "after the first TACE (NCT00919009 schedule)"
-)
 LAB_NAMES = {
     "bilirubin": ("1975-2", "Bilirubin.total [Mass/volume] in Serum or Plasma"),
     "albumin": ("1751-7", "Albumin [Mass/volume] in Serum or Plasma"),
@@ -33,14 +30,14 @@ def subject(patient_id: str) -> dict[str, str]:
     return {"reference": f"Patient/{patient_id}"}
 
 
-def tace_request(patient_id: str, hcc_condition: str | None) -> Resource:
+def tace_request(patient_id: str, hcc_condition: str | None, msgs: Messages) -> Resource:
     request: Resource = {
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": "proposal",
         "code": {
             "coding": [coding(*c) for c in codes.TACE_CODINGS],
-            "text": "Transarterial chemoembolisation (TACE) of the liver",
+            "text": msgs.text("resource.tace-text"),
         },
         "subject": subject(patient_id),
     }
@@ -49,7 +46,7 @@ def tace_request(patient_id: str, hcc_condition: str | None) -> Resource:
     return request
 
 
-def sorafenib_request(patient_id: str) -> Resource:
+def sorafenib_request(patient_id: str, msgs: Messages) -> Resource:
     system, code, display = codes.SORAFENIB_TABLET
     return {
         "resourceType": "MedicationRequest",
@@ -57,12 +54,12 @@ def sorafenib_request(patient_id: str) -> Resource:
         "intent": "proposal",
         "medicationCodeableConcept": {
             "coding": [coding(system, code, display)],
-            "text": "sorafenib 200 mg tablet",
+            "text": msgs.text("resource.sorafenib-text"),
         },
         "subject": subject(patient_id),
         "dosageInstruction": [
             {
-                "text": SORAFENIB_DOSE_TEXT,
+                "text": msgs.text("resource.sorafenib-dose"),
                 "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
                 "route": {"coding": [coding(codes.SNOMED, "26643006", "Oral route")]},
                 "doseAndRate": [
@@ -77,7 +74,7 @@ def sorafenib_request(patient_id: str) -> Resource:
                 ],
             }
         ],
-        "note": [{"text": "Start 3 days after the first TACE; hold for TACE per protocol."}],
+        "note": [{"text": msgs.text("resource.sorafenib-note")}],
     }
 
 
@@ -97,19 +94,26 @@ def create(description: str, resource: Resource) -> dict[str, Any]:
 
 
 def plan_actions(
-    plan: str, patient_id: str, hcc_condition: str | None, labs_to_repeat: list[str]
+    plan: str,
+    patient_id: str,
+    hcc_condition: str | None,
+    labs_to_repeat: list[str],
+    msgs: Messages,
 ) -> list[dict[str, Any]]:
     """The actions of a suggestion plan: tace, tace_plus_sorafenib or repeat_labs."""
+    tace = create(msgs.text("action.propose-tace"), tace_request(patient_id, hcc_condition, msgs))
     if plan == "tace":
-        return [create("Propose TACE", tace_request(patient_id, hcc_condition))]
+        return [tace]
     if plan == "tace_plus_sorafenib":
-        return [
-            create("Propose TACE", tace_request(patient_id, hcc_condition)),
-            create(
-                "Propose sorafenib 400 mg twice daily from 3 days after the first TACE",
-                sorafenib_request(patient_id),
-            ),
-        ]
+        sorafenib = sorafenib_request(patient_id, msgs)
+        return [tace, create(msgs.text("action.propose-sorafenib"), sorafenib)]
     if plan == "repeat_labs":
-        return [create(f"Order {name}", lab_request(patient_id, name)) for name in labs_to_repeat]
+        return [
+            create(
+                msgs.text("action.order-lab", analyte=msgs.text(f"analyte.{name}")),
+                lab_request(patient_id, name),
+            )
+            for name in labs_to_repeat
+            if name in LAB_NAMES
+        ]
     raise ValueError(f"unknown suggestion plan {plan!r}")

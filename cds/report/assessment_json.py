@@ -1,10 +1,14 @@
-"""The assessment as plain JSON with stable keys (documented in the README)."""
+"""The assessment as plain JSON, ``schema_version`` 2 (docs/assess-schema-v2.json; README).
+
+Every reason, flag, missing or not-used item is ``{"code", "params", "text"}``: the code and its
+parameters as the clinical core returned them, and the text rendered from the message catalogue.
+Statuses are enumerated values; ``rules_version`` names the clinical rules that produced it.
+"""
 
 from __future__ import annotations
 
 import enum
-import json
-from functools import cache
+from collections.abc import Iterable
 from typing import Any
 
 from cds.clinical.assessment import Assessment
@@ -12,16 +16,28 @@ from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.eligibility import Eligibility
 from cds.clinical.evidence import Fact, Lab, Source
 from cds.clinical.inputs import PatientInputs
+from cds.clinical.notes import Note, note
 from cds.clinical.tumour import documented_findings
-from cds.paths import data_dir
+from cds.render.messages import Messages, messages
+from cds.render.templates import evidence_catalogue
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
-@cache
-def evidence_catalogue() -> dict[str, dict[str, str]]:
-    """Trial evidence texts from ``cards/evidence.json``."""
-    return json.loads((data_dir("cards") / "evidence.json").read_text(encoding="utf-8"))
+def plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def item(n: Note, msgs: Messages) -> dict[str, Any]:
+    return {
+        "code": n.code,
+        "params": {k: plain(v) for k, v in n.params.items()},
+        "text": msgs.note(n),
+    }
+
+
+def items(notes: Iterable[Note], msgs: Messages) -> list[dict[str, Any]]:
+    return [item(n, msgs) for n in notes]
 
 
 def source(s: Source | None) -> dict[str, Any] | None:
@@ -34,29 +50,20 @@ def source(s: Source | None) -> dict[str, Any] | None:
     }
 
 
-def lab(name: str, value: Lab | None) -> dict[str, Any]:
-    if value is None:
-        return {
-            "name": name,
-            "value": None,
-            "unit": None,
-            "problem": "no result",
-            "uln": None,
-            "uln_assumed": False,
-            "source": None,
-        }
+def lab(name: str, value: Lab | None, state: str) -> dict[str, Any]:
     return {
         "name": name,
-        "value": value.value,
-        "unit": value.unit,
-        "problem": value.problem,
-        "uln": value.uln,
-        "uln_assumed": value.uln_assumed if value.uln is None else False,
-        "source": source(value.source),
+        "value": None if value is None else value.value,
+        "unit": None if value is None else value.unit,
+        "state": state,
+        "problem": None if value is None else value.problem,
+        "uln": None if value is None else value.uln,
+        "uln_assumed": False if value is None else value.uln is None,
+        "source": None if value is None else source(value.source),
     }
 
 
-def child_pugh(cp: ChildPugh) -> dict[str, Any]:
+def child_pugh(cp: ChildPugh, msgs: Messages) -> dict[str, Any]:
     return {
         "score": cp.score,
         "score_range": list(cp.score_range),
@@ -67,26 +74,37 @@ def child_pugh(cp: ChildPugh) -> dict[str, Any]:
             {
                 "name": c.name,
                 "points": c.points,
-                "basis": c.basis,
+                "value": c.value,
+                "unit": c.unit or None,
+                "severity": c.severity.name.lower() if c.severity else None,
                 "source": source(c.source),
-                "flag": c.flag,
+                "flag": item(c.flag, msgs) if c.flag else None,
+                "missing": item(c.missing, msgs) if c.missing else None,
             }
             for c in cp.components
         ],
-        "missing": list(cp.missing),
+        "missing": items(cp.missing, msgs),
     }
 
 
-def eligibility(e: Eligibility) -> dict[str, Any]:
+def eligibility(e: Eligibility, msgs: Messages) -> dict[str, Any]:
+    p = e.protocol
     return {
         "status": e.status,
+        "registry_status": p.registry_status,
+        "years": p.years,
+        "evidence": p.evidence,
+        "to_confirm": [r.criterion.id for r in e.to_confirm],
+        "decisive": [r.criterion.id for r in e.decisive],
         "criteria": [
             {
                 "id": r.criterion.id,
                 "kind": r.criterion.kind,
-                "text": r.criterion.text,
+                "judged_by": r.criterion.judged_by,
+                "source_text": r.criterion.source_text,
+                "label": item(r.criterion.label, msgs),
                 "status": r.judgement.status.value,
-                "reason": r.judgement.reason,
+                "reason": item(r.judgement.reason, msgs),
                 "sources": [source(s) for s in r.judgement.sources],
             }
             for r in e.results
@@ -118,33 +136,48 @@ def peng_sources(inputs: PatientInputs) -> dict[str, Any]:
     }
 
 
-def to_json(a: Assessment) -> dict[str, Any]:
-    """The whole assessment; keys listed in the README are stable."""
-    inputs, rec = a.inputs, a.recommendation
+def evidence(ids: Iterable[str], msgs: Messages) -> list[dict[str, Any]]:
     catalogue = evidence_catalogue()
+    return [
+        {
+            "id": e,
+            "url": catalogue[e]["url"],
+            "label": msgs.text(f"evidence.{e}.label"),
+            "line": msgs.text(f"evidence.{e}.line"),
+        }
+        for e in ids
+    ]
+
+
+def to_json(a: Assessment, msgs: Messages | None = None) -> dict[str, Any]:
+    """The whole assessment; keys listed in the README are stable."""
+    msgs = msgs or messages()
+    inputs, rec = a.inputs, a.recommendation
     tumour = inputs.tumour
     return {
         "schema_version": SCHEMA_VERSION,
+        "rules_version": a.rules_version,
+        "locale": msgs.locale,
         "patient": inputs.patient,
         "as_of": a.as_of.isoformat(),
         "hcc": a.has_hcc,
         "hcc_status": a.hcc_status.value,
         "hcc_diagnosis": source(inputs.hcc),
-        "child_pugh": child_pugh(a.child_pugh),
+        "child_pugh": child_pugh(a.child_pugh, msgs),
         "albi": {
             "score": a.albi.score,
             "grade": a.albi.grade,
             "bilirubin_umol_l": a.albi.bilirubin_umol_l,
             "albumin_g_l": a.albi.albumin_g_l,
             "sources": [source(s) for s in a.albi.sources],
-            "missing": list(a.albi.missing),
+            "missing": items(a.albi.missing, msgs),
         },
         "bclc": {
             "stage": a.bclc.stage,
             "substage": a.bclc.substage,
             "liver_function": a.bclc.liver_function,
-            "reasons": list(a.bclc.reasons),
-            "missing": list(a.bclc.missing),
+            "reasons": items(a.bclc.reasons, msgs),
+            "missing": items(a.bclc.missing, msgs),
         },
         "tnm": {
             "ajcc8": {
@@ -152,64 +185,56 @@ def to_json(a: Assessment) -> dict[str, Any]:
                 "n": a.ajcc8.n,
                 "m": a.ajcc8.m,
                 "stage": a.ajcc8.stage,
-                "missing": list(a.ajcc8.missing),
+                "missing": items(a.ajcc8.missing, msgs),
             },
             "muicc": {
                 "t": a.muicc.t,
                 "stage": a.muicc.stage,
                 "criteria": {k: v.value for k, v in a.muicc.criteria.items()},
-                "missing": list(a.muicc.missing),
+                "missing": items(a.muicc.missing, msgs),
             },
         },
-        "eligibility": {a.eligibility.trial: eligibility(a.eligibility)},
+        "eligibility": {t.trial: eligibility(t, msgs) for t in a.trials},
         "peng_2024_population": {
             "sources": peng_sources(inputs),
             "status": a.peng.status.value,
             "criteria": {k: v.value for k, v in a.peng.criteria.items()},
-            "missing": list(a.peng.missing),
+            "missing": items(a.peng.missing, msgs),
         },
         "recommendation": {
-            "option": rec.option,
-            "reasons": list(rec.reasons),
-            "alternatives": list(rec.alternatives),
+            "option": rec.option.value,
+            "reasons": items(rec.reasons, msgs),
+            "alternatives": [o.value for o in rec.alternatives],
             "protocol_option": rec.protocol_option,
             "contraindicated": rec.contraindicated,
-            "missing": list(rec.missing),
-            "evidence": [{"id": e, **catalogue[e]} for e in rec.evidence],
+            "advanced_stage_only": rec.advanced_stage_only,
+            "missing": items(rec.missing, msgs),
+            "evidence": evidence(rec.evidence, msgs),
         },
         "inputs": {
             "age_birth_date": inputs.birth_date.isoformat() if inputs.birth_date else None,
-            "labs": [lab(n, getattr(inputs.labs, n)) for n in inputs.labs.__dataclass_fields__],
+            "labs": [lab(r.analyte, r.lab, r.state) for r in a.labs],
             "ecog": fact(inputs.ecog),
             "tumour": {name: fact(getattr(tumour, name)) for name in tumour.__dataclass_fields__},
             "tumour_findings": [
-                {"finding": label, **(fact(f) or {})} for label, f in documented_findings(tumour)
+                {"finding": name, **(fact(f) or {})} for name, f in documented_findings(tumour)
             ],
-            "exclusions_documented": {k: source(v) for k, v in inputs.exclusions.items()},
-            "exclusions_to_review": {k: source(v) for k, v in inputs.exclusions_to_review.items()},
+            "condition_findings": [
+                {
+                    "concept": f.concept,
+                    "state": f.state.value,
+                    "decides": f.decides,
+                    "source": source(f.source),
+                }
+                for f in inputs.condition_findings
+            ],
         },
-        "missing": all_missing(a),
-        "data_problems": list(inputs.data_problems),
+        "flags": items(a.flags, msgs),
+        "missing": items(a.gaps, msgs),
+        "labs_to_repeat": list(a.labs_to_repeat),
+        "not_used": items(a.not_used, msgs),
+        "not_used_decisive": items(a.not_used_decisive, msgs),
+        "data_problems": items(
+            (note("data-problem", detail=p) for p in inputs.data_problems), msgs
+        ),
     }
-
-
-def all_missing(a: Assessment) -> list[str]:
-    """Everything missing or stale, once each, in the order the sections report it."""
-    found: list[str] = []
-    criteria = [
-        f"NCT00919009 {r.criterion.id}: {r.judgement.reason}"
-        for r in a.eligibility.results
-        if r.judgement.status.value == "unknown"
-    ]
-    for item in (
-        *a.child_pugh.missing,
-        *a.albi.missing,
-        *a.bclc.missing,
-        *a.ajcc8.missing,
-        *a.muicc.missing,
-        *a.recommendation.missing,
-        *criteria,
-    ):
-        if item not in found:
-            found.append(item)
-    return found

@@ -1,12 +1,20 @@
-"""The readable summary of ``cds assess``: the template lives in cards/ for clinicians to review."""
+"""The readable summary of ``cds assess``: the layout lives in cards/templates, the words in the
+message catalogue, so clinicians can review them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cds.render.templates import render_file
+from cds.render.messages import Messages, messages
+from cds.render.templates import environment
 
 
-def to_text(assessment_json: dict[str, Any]) -> str:
+def to_text(assessment_json: dict[str, Any], msgs: Messages | None = None) -> str:
     """Render the summary of an assessment given as its JSON."""
-    return render_file("assessment-summary.txt.j2", a=assessment_json)
+    msgs = msgs or messages()
+    template = environment().get_template("assessment-summary.txt.j2")
+
+    def joined(items: list[dict[str, Any]], separator: str) -> str:
+        return separator.join(msgs.note(i) for i in items)
+
+    return template.render(a=assessment_json, t=msgs.text, n=msgs.note, nj=joined)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cds.fhir import codes
+from cds.render.messages import messages
 from tests.api.requests_from_fixtures import hook_request, patient_id_of
 
 URL = "/cds-services/hcc-order-check"
@@ -67,31 +68,65 @@ def cards(client, request):
     return response.json["cards"]
 
 
+KIND = "org.example.hcc-cds.card-kind"
+CODES = "org.example.hcc-cds.reason-codes"
+SCHEDULE = messages("en").text("order.schedule-sorafenib")
+
+
 @pytest.mark.parametrize("hook", ["order-select", "order-sign"])
 @pytest.mark.parametrize(
-    ("name", "order", "indicator", "words"),
+    ("name", "order", "indicator", "outcome", "code"),
     [
-        ("child_pugh_c", sorafenib, "critical", "contraindicated"),
-        ("child_pugh_b8", tace, "critical", "Child-Pugh score 8"),
-        ("ineligible_bilirubin", tace, "critical", "bilirubin"),
-        ("ineligible_main_portal_vein", tace, "critical", "main portal vein"),
-        ("ineligible_extrahepatic_metastasis", tace, "critical", "extrahepatic"),
-        ("ineligible_extrahepatic_metastasis", sorafenib, "warning", "separate decision"),
-        ("bclc_c_branch_pvi", sorafenib, "warning", "systemic therapy"),
-        ("stale_labs", tace, "warning", "missing or stale"),
-        ("bclc_0", tace, "warning", "not supported"),
-        ("bclc_b_large_tumour", sorafenib, "warning", "not the Peng 2024 population"),
-        ("nct00919009_eligible", tace, "info", "3 days after the first TACE"),
-        ("nct00919009_eligible", sorafenib, "info", "3 days after the first TACE"),
-        ("peng_2024_recurrence", sorafenib, "info", "400 mg"),
+        ("child_pugh_c", sorafenib, "critical", "contraindicated", "end-stage-liver"),
+        ("child_pugh_b8", tace, "critical", "contraindicated", "child-pugh-8-or-more"),
+        ("ineligible_bilirubin", tace, "critical", "contraindicated", "bilirubin-above-3"),
+        ("ineligible_main_portal_vein", tace, "critical", "contraindicated", "main-vessel-invaded"),
+        (
+            "ineligible_extrahepatic_metastasis",
+            tace,
+            "critical",
+            "contraindicated",
+            "extrahepatic-spread",
+        ),
+        (
+            "ineligible_extrahepatic_metastasis",
+            sorafenib,
+            "warning",
+            "not-supported",
+            "order-sorafenib-systemic-not-assessed",
+        ),
+        (
+            "bclc_c_branch_pvi",
+            sorafenib,
+            "warning",
+            "not-supported",
+            "order-sorafenib-systemic-not-assessed",
+        ),
+        ("stale_labs", tace, "warning", "missing-data", "lab-stale"),
+        ("bclc_0", tace, "warning", "not-supported", "bclc-early"),
+        (
+            "bclc_b_large_tumour",
+            sorafenib,
+            "warning",
+            "not-supported",
+            "order-sorafenib-not-supported",
+        ),
+        ("nct00919009_eligible", tace, "info", "supported", "tace-standard"),
+        ("nct00919009_eligible", sorafenib, "info", "supported", "protocol-option"),
+        ("peng_2024_recurrence", sorafenib, "info", "supported", "peng-population"),
     ],
 )
-def test_order_checks(client, hook, name, order, indicator, words):
+def test_order_checks(client, hook, name, order, indicator, outcome, code):
     """Contraindicated → critical; unsupported or undecidable → warning; supported → info."""
     found = cards(client, order_request(name, hook, order()))
     assert len(found) == 1
-    assert found[0]["indicator"] == indicator
-    assert words in found[0]["summary"] + found[0]["detail"]
+    card = found[0]
+    assert card["indicator"] == indicator
+    assert card["extension"][KIND].endswith(f"-{outcome}")
+    assert code in card["extension"][CODES]
+    assert (SCHEDULE in card["detail"]) is (
+        outcome == "supported" and name != "bclc_b_large_tumour"
+    )
 
 
 def test_order_select_checks_only_the_selected_orders(client):
@@ -150,8 +185,8 @@ def test_tace_order_card_shows_no_sorafenib_schedule_when_the_combination_is_not
     """A supported TACE order for a non-Peng, non-eligible patient: no sorafenib schedule."""
     card = cards(client, order_request("bclc_b_large_tumour", "order-sign", tace()))[0]
     assert card["indicator"] == "info"
-    assert "starting 3 days after the first TACE" not in card["detail"].split("---")[0]
-    assert "not suggested" in card["detail"].split("---")[0]
+    assert SCHEDULE not in card["detail"]
+    assert "combination-not-suggested" in card["extension"][CODES]
 
 
 def kinds_of(found):

@@ -6,13 +6,18 @@ import json
 
 import pytest
 
+from cds.clinical.notes import note
+from cds.render.messages import messages
 from tests.api.requests_from_fixtures import FIXTURES, hook_request
+
+M = messages("en")
+T = M.text
 
 CASES = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))
 KIND_FOR_OPTION = {
     "tace_plus_sorafenib": {"tace_plus_sorafenib"},
     "tace": {"tace", "tace_protocol"},
-    "no_tace": {"no_tace_contraindicated", "no_tace_not_indicated"},
+    "no_tace": {"no_tace_contraindicated", "no_tace_not_indicated", "no_tace_advanced"},
     "insufficient_data": {"insufficient_data"},
 }
 
@@ -65,8 +70,10 @@ def test_peng_card_recommends_the_combination_with_tace_alternative(client):
     assert dose["timing"]["repeat"] == {"frequency": 2, "period": 1, "periodUnit": "d"}
     assert "3 days after the first TACE" in dose["text"]
     assert "doi.org/10.1001/jamaoncol.2024.1831" in card["source"]["url"]
-    assert "| r0 margin | met | Observation/p16-resection-margin, 2025-03-14" in card["detail"]
-    assert "not yet checked against the paper" in card["detail"]
+    peng = next(link for link in card["links"] if "jamaoncol" in link["url"])
+    assert peng["type"] == "absolute"
+    assert T("evidence.PENG-2024.line") in card["detail"]
+    assert "](http" not in card["detail"]  # sources go into links, never into the detail
 
 
 def test_trial_eligible_card_offers_protocol_option_not_recommended(client):
@@ -75,21 +82,29 @@ def test_trial_eligible_card_offers_protocol_option_not_recommended(client):
         "/cds-services/hcc-assessment", json=hook_request("nct00919009_eligible")
     ).json["cards"][0]
     labels = [(s["label"], s["isRecommended"]) for s in card["suggestions"]]
-    assert labels[0][1] is True and "TACE alone" in labels[0][0]
-    assert labels[1][1] is False and "protocol option" in labels[1][0]
-    assert "SPACE" in card["detail"] and "TACE-2" in card["detail"]
-    assert "single-arm phase 2" in card["detail"]
+    assert labels == [
+        (T("suggestion.tace_guideline"), True),
+        (T("suggestion.protocol_option"), False),
+    ]
+    assert T("evidence.NO-OS-BENEFIT.line") in card["detail"]
+    assert T("evidence.NCT00919009.line") in card["detail"]
+    assert card["extension"]["org.example.hcc-cds.reason-codes"] == [
+        "tace-standard",
+        "protocol-option",
+    ]
 
 
-def test_detail_has_the_values_dates_and_criteria(client):
-    """The detail table shows each score, the values and dates behind it, and every criterion."""
+def test_detail_has_the_key_results_flags_and_what_to_confirm(client):
+    """The card gives the key results in one line, what was scored by convention, what a
+    clinician must confirm, and that the trial is completed."""
     detail = client.post("/cds-services/hcc-assessment", json=hook_request("child_pugh_b7")).json[
         "cards"
     ][0]["detail"]
-    assert "| Child-Pugh | 7 (class B) |" in detail
-    assert "| bilirubin |" in detail and "2026-11-" in detail
-    assert "Platelets ≥ 60" in detail
-    assert "not documented, scored as absent" in detail
+    assert T("key.child-pugh", score=7, cls="B") in detail
+    assert M.note(note("cp-not-documented-scored-absent", component="ascites")) in detail
+    assert M.note(note("cp-class-b-possible", low=7, high=7)) in detail
+    assert T("criterion.inc-consent") in detail and T("criterion.exc-hiv") in detail
+    assert T("trial.completed", trial="NCT00919009", years="2009–2011") in detail
 
 
 def test_contraindicated_card_is_a_warning_without_suggestions(client):
@@ -99,7 +114,8 @@ def test_contraindicated_card_is_a_warning_without_suggestions(client):
     ).json["cards"][0]
     assert card["indicator"] == "warning"
     assert "suggestions" not in card
-    assert "main portal vein" in card["summary"] + card["detail"]
+    assert card["extension"]["org.example.hcc-cds.reason-codes"][0] == "main-vessel-invaded"
+    assert T("vessel.vp4") in card["summary"]
 
 
 def test_missing_data_card_lists_what_to_obtain_and_offers_lab_orders(client):
@@ -108,7 +124,7 @@ def test_missing_data_card_lists_what_to_obtain_and_offers_lab_orders(client):
         "cards"
     ][0]
     assert card["indicator"] == "warning"
-    assert "To obtain before deciding" in card["detail"]
+    assert T("h.to-obtain") in card["detail"]
     codes = {a["resource"]["code"]["coding"][0]["code"] for a in card["suggestions"][0]["actions"]}
     assert {"1975-2", "1751-7", "6301-6"} <= codes
 

@@ -10,6 +10,7 @@ import pytest
 import requests
 import responses
 
+from cds.render.messages import messages
 from tests.api.requests_from_fixtures import hook_request, prefetch_of, searchset
 
 FHIR = "https://fhir.example.org/r4"
@@ -211,7 +212,7 @@ def test_html_error_page_and_truncated_json_are_data_problems(client):
     detail = response.json["cards"][0]["detail"]
     assert "could not obtain 'labs': not-fhir" in detail
     assert "could not obtain 'conditions': not-fhir" in detail
-    assert "diagnoses (Condition resources)" in detail  # no silent "no HCC"
+    assert messages("en").text("note.hcc-unknown") in detail  # no silent "no HCC"
 
 
 @responses.activate
@@ -321,7 +322,7 @@ def test_conditions_late_say_the_diagnosis_could_not_be_checked(tmp_path):
     request = hook_request(NAME, prefetch=without(prefetch_of(NAME), "conditions"), fhirServer=FHIR)
     card = slow_client(tmp_path).post(URL, json=request).json["cards"][0]
     assert card["extension"]["org.example.hcc-cds.card-kind"] == "insufficient_data"
-    assert "diagnoses (Condition resources)" in card["detail"]
+    assert "hcc-unknown" in card["extension"]["org.example.hcc-cds.reason-codes"]
     wait_for_fetch_threads()
 
 
@@ -332,7 +333,7 @@ def test_conditions_with_unread_pages_are_not_taken_as_no_hcc(client):
     request = hook_request(NAME, prefetch={**prefetch_of(NAME), "conditions": first_page})
     card = client.post(URL, json=request).json["cards"][0]
     assert card["extension"]["org.example.hcc-cds.card-kind"] == "insufficient_data"
-    assert "diagnoses (Condition resources)" in card["detail"]
+    assert "hcc-unknown" in card["extension"]["org.example.hcc-cds.reason-codes"]
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,14 @@ from typing import Any
 
 from cds.clinical.evidence import Fact, Lab, Source
 from cds.clinical.inputs import (
+    ConditionFinding,
+    ConditionState,
     HepaticVeinInvasion,
     LiverLabs,
     PatientInputs,
     PortalInvasion,
     Tumour,
+    TumourPattern,
 )
 
 AS_OF = date(2026, 11, 15)
@@ -79,10 +82,14 @@ def tumour(
     mets: bool | None = False,
     **extra: Any,
 ) -> Tumour:
-    """An intermediate-stage tumour by default (3 nodules, largest 4 cm, no invasion or spread)."""
+    """An intermediate-stage tumour by default (3 nodules, largest 4 cm, no invasion or spread,
+    well-defined, beyond the extended transplant criteria: BCLC B2)."""
 
     def f(v: Any) -> Fact[Any] | None:
         return None if v is None else fact(v)
+
+    # BCLC B2 by default: well-defined nodules beyond the extended transplant criteria.
+    extra = {"pattern": TumourPattern.WELL_DEFINED, "within_transplant_criteria": False, **extra}
 
     return Tumour(
         nodule_count=f(count),
@@ -109,3 +116,20 @@ def patient(**changes: Any) -> PatientInputs:
         tumour=tumour(),
     )
     return replace(base, **changes)
+
+
+def condition(
+    concept: str,
+    state: ConditionState = ConditionState.ACTIVE,
+    decides: bool = True,
+    onset: date | None = None,
+) -> ConditionFinding:
+    """A coded Condition bearing on a trial exclusion."""
+    return ConditionFinding(
+        concept, Source(f"Condition/{concept}", onset, concept), state, decides, onset
+    )
+
+
+def mentions(notes: Any, key: str) -> bool:
+    """Whether any note has this code or a parameter with this value (the finding, analyte…)."""
+    return any(n.code == key or key in n.params.values() for n in notes)

@@ -1,4 +1,4 @@
-"""ALBI score and grade (Johnson 2015; clinical.md §1.2)."""
+"""ALBI score and grade (Johnson 2015; clinical-rules §2)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tests.clinical.builders import AS_OF, labs
 
 
 def test_worked_example():
-    """Albumin 35 g/L and bilirubin 20.52 µmol/L give ALBI −2.11, grade 2 (clinical.md §1.2)."""
+    """Albumin 35 g/L and bilirubin 20.52 µmol/L give ALBI −2.11, grade 2 (clinical-rules §2)."""
     result = score_albi(labs(bilirubin=1.2, albumin=3.5), AS_OF)
     assert result.score == pytest.approx(-2.11, abs=0.005)
     assert result.grade == 2
@@ -30,7 +30,7 @@ def test_missing_lab_gives_no_score(missing):
     """Without bilirubin or albumin, ALBI is unknown and says which is missing."""
     result = score_albi(labs(**{missing: None}), AS_OF)
     assert (result.score, result.grade) == (None, None)
-    assert missing in result.missing[0]
+    assert result.missing[0].params["analyte"] == missing
 
 
 def test_stale_lab_gives_no_score():

@@ -1,4 +1,4 @@
-"""BCLC 2022 staging (Reig 2022; clinical.md §1.3), including undetermined cases."""
+"""BCLC 2022 staging (Reig 2022; clinical-rules §3), including undetermined cases."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from cds.clinical.bclc import stage_bclc
 from cds.clinical.child_pugh import score_child_pugh
 from cds.clinical.evidence import Source
 from cds.clinical.inputs import GradedFinding, Severity, TumourPattern
-from tests.clinical.builders import AS_OF, fact, labs, patient, tumour
+from tests.clinical.builders import AS_OF, fact, labs, mentions, patient, tumour
 
 C_LABS = labs(bilirubin=3.5, albumin=2.5, inr=2.5)  # 3+3+3 +1+1 = 11, class C
 
@@ -72,18 +72,21 @@ def test_child_pugh_b_counts_as_preserved():
 @pytest.mark.parametrize(
     ("changes", "missing_word"),
     [
-        ({"ecog": None}, "ECOG"),
-        ({"vp": None}, "vascular invasion"),
-        ({"mets": None}, "extrahepatic"),
-        ({"count": None}, "number of nodules"),
-        ({"lab_set": labs(albumin=None, bilirubin=3.5, inr=2.5)}, "liver function"),  # 9–11
+        ({"ecog": None}, "ecog-missing"),
+        ({"vp": None}, "vascular_invasion"),
+        ({"mets": None}, "extrahepatic_spread"),
+        ({"count": None}, "nodule_count"),
+        (
+            {"lab_set": labs(albumin=None, bilirubin=3.5, inr=2.5)},
+            "liver-function-undetermined",
+        ),  # 9–11
     ],
 )
 def test_undetermined_when_a_deciding_input_is_missing(changes, missing_word):
     """A missing input that could change the stage leaves it undetermined, saying what."""
     result = stage(**changes)
     assert result.stage is None
-    assert any(missing_word in m for m in result.missing)
+    assert mentions(result.missing, missing_word)
 
 
 def test_ecog_3_is_d_even_with_unknown_liver_function():

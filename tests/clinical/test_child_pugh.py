@@ -1,13 +1,15 @@
-"""Child-Pugh at every cut-off (clinical.md §1.1 and §4; Pugh 1973; MDCalc albumin bands)."""
+"""Child-Pugh at every cut-off (clinical-rules §1; Pugh 1973; MDCalc albumin bands)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from cds.clinical.child_pugh import class_of, score_child_pugh
 from cds.clinical.evidence import Source
 from cds.clinical.inputs import GradedFinding, Severity
-from tests.clinical.builders import AS_OF, labs, patient
+from tests.clinical.builders import AS_OF, labs, mentions, patient
 
 CONDITION = Source("Condition/c", None, "coded")
 
@@ -64,7 +66,7 @@ def test_missing_lab_gives_range_without_class_across_a_boundary():
     assert result.score_range == (5, 7)
     assert result.cls is None
     assert result.points()["albumin"] is None
-    assert any("albumin" in m for m in result.missing)
+    assert mentions(result.missing, "albumin")
 
 
 def test_missing_lab_class_given_when_range_is_one_class():
@@ -85,7 +87,7 @@ def test_lab_lookback_is_30_days(days_ago, known):
     result = score_child_pugh(patient(labs=labs(days_ago=days_ago)), AS_OF)
     assert (result.score is not None) is known
     if not known:
-        assert any("older than 30 days" in m for m in result.missing)
+        assert mentions(result.missing, "lab-stale")
 
 
 def test_unconvertible_lab_is_unknown_with_its_reason():
@@ -93,12 +95,11 @@ def test_unconvertible_lab_is_unknown_with_its_reason():
     from tests.clinical.builders import lab
 
     base = labs()
-    bad = lab("bilirubin", None, problem="unit 'mg per dL' is not a valid UCUM unit")
-    from dataclasses import replace
-
+    bad = replace(lab("bilirubin", None, problem="unit-invalid"), problem_detail="mg per dL")
     result = score_child_pugh(patient(labs=replace(base, bilirubin=bad)), AS_OF)
     assert result.points()["bilirubin"] is None
-    assert "mg per dL" in result.missing[0]
+    assert result.missing[0].params["problem"] == "unit-invalid"
+    assert result.missing[0].params["found"] == "mg per dL"
 
 
 @pytest.mark.parametrize(

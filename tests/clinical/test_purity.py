@@ -22,7 +22,7 @@ def imported_modules(tree: ast.AST) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted(CLINICAL.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(CLINICAL.rglob("*.py")), ids=lambda p: p.name)
 def test_clinical_module_imports_nothing_impure(path):
     """No module of cds/clinical imports flask, requests, cds.fhir or os, or reads the clock."""
     source = path.read_text(encoding="utf-8")

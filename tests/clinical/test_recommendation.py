@@ -1,4 +1,4 @@
-"""The treatment recommendation of clinical.md §4, one test per branch."""
+"""The treatment recommendation of clinical-rules §7, one test per branch."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ import pytest
 
 from cds.clinical.assessment import assess
 from cds.clinical.evidence import Fact, Source
-from cds.clinical.inputs import GradedFinding, Resection, Severity, TumourPattern
-from tests.clinical.builders import AS_OF, fact, labs, patient, tumour
+from cds.clinical.inputs import (
+    GradedFinding,
+    NotUsed,
+    PortalInvasion,
+    Resection,
+    Severity,
+    TumourPattern,
+)
+from tests.clinical.builders import AS_OF, fact, lab, labs, patient, tumour
 
 SURGERY = date(2024, 3, 1)
 
@@ -33,22 +40,61 @@ def test_no_hcc_is_not_applicable():
 
 
 @pytest.mark.parametrize(
-    ("changes", "reason_word"),
+    ("changes", "headline", "params"),
     [
-        ({"tumour": tumour(vp=4)}, "main portal vein"),
-        ({"tumour": tumour(mets=True)}, "extrahepatic"),
-        ({"ecog": fact(2)}, "BCLC stage C"),
-        ({"ecog": fact(3)}, "BCLC stage D"),
-        ({"labs": labs(bilirubin=2.5, albumin=3.0, inr=1.8)}, "Child-Pugh score 8"),
-        ({"labs": labs(bilirubin=3.01)}, "bilirubin 3.01 mg/dL"),
+        ({"tumour": tumour(vp=4)}, "main-vessel-invaded", {"vessel": "vp4"}),
+        ({"tumour": tumour(vv=3)}, "main-vessel-invaded", {"vessel": "vv3"}),
+        ({"tumour": tumour(mets=True)}, "extrahepatic-spread", {"distant": True}),
+        ({"ecog": fact(2)}, "bclc-c", {"causes": ("bclc-ecog-1-2",)}),
+        ({"ecog": fact(3)}, "bclc-d", {"ecog": 3}),
+        (
+            {"labs": labs(bilirubin=2.5, albumin=3.0, inr=1.8)},
+            "child-pugh-8-or-more",
+            {"score": 8, "cls": "B"},
+        ),
+        ({"labs": labs(bilirubin=3.01)}, "bilirubin-above-3", {"value": 3.01}),
     ],
 )
-def test_contraindication_gives_no_tace_with_reason(changes, reason_word):
+def test_contraindication_gives_no_tace_with_reason(changes, headline, params):
     """BCLC C/D, Child-Pugh ≥ 8, main portal vein invasion or spread: no TACE, and why."""
     rec = option(patient(**changes))
     assert rec.option == "no_tace"
     assert rec.contraindicated
-    assert any(reason_word in r for r in rec.reasons)
+    assert rec.reasons[0].code == headline
+    assert params.items() <= dict(rec.reasons[0].params).items()
+
+
+@pytest.mark.parametrize(
+    ("changes", "order"),
+    [
+        # Child-Pugh C12 (end-stage, BCLC D) before the bilirubin that is part of it
+        (
+            {"labs": labs(bilirubin=3.5, albumin=2.5, inr=2.5)},
+            ["end-stage-liver", "bilirubin-above-3"],
+        ),
+        # main portal vein invasion before the BCLC C it causes
+        ({"tumour": tumour(vp=4)}, ["main-vessel-invaded", "bclc-c"]),
+        # extrahepatic spread before BCLC C
+        ({"tumour": tumour(mets=True)}, ["extrahepatic-spread", "bclc-c"]),
+        # Child-Pugh ≥ 8 before bilirubin > 3
+        (
+            {"labs": labs(bilirubin=3.5, albumin=3.0)},
+            ["child-pugh-8-or-more", "bilirubin-above-3"],
+        ),
+    ],
+)
+def test_headline_is_the_decisive_reason(changes, order):
+    """clinical-rules §7 order: end-stage/BCLC D, Child-Pugh ≥ 8, main vessel, spread, bilirubin,
+    decompensation, BCLC C."""
+    assert [r.code for r in option(patient(**changes)).reasons][: len(order)] == order
+
+
+def test_child_pugh_12_is_named_as_12_not_12_or_more():
+    """A score of exactly 12 is the score, with its class, not "12 or more"."""
+    mild = GradedFinding(Severity.MILD, Source("Condition/a", None, "coded"))
+    rec = option(patient(labs=labs(bilirubin=3.5, albumin=2.5, inr=2.5), ascites=mild))
+    assert rec.reasons[0].code == "end-stage-liver"
+    assert dict(rec.reasons[0].params) == {"low": 12, "high": 12}
 
 
 def test_bilirubin_at_3_still_allows_tace():
@@ -90,7 +136,8 @@ def test_early_stage_gives_no_tace(changes, stage):
     """BCLC 0/A: ablation, resection or transplant come first."""
     rec = option(patient(**changes))
     assert rec.option == "no_tace"
-    assert f"BCLC stage {stage}" in rec.reasons[0]
+    assert rec.reasons[0].code == "bclc-early"
+    assert rec.reasons[0].params["stage"] == stage
 
 
 def test_b3_gives_no_tace():
@@ -118,7 +165,9 @@ def test_peng_unknown_gives_insufficient_data():
     """A hepatectomy with the margin undocumented leaves the Peng question open."""
     rec = option(patient(resection=resection(margin=None)))
     assert rec.option == "insufficient_data"
-    assert any("margin" in m for m in rec.missing)
+    assert {"code": "missing-item", "part": "r0_margin"} in [
+        {"code": m.code, **m.params} for m in rec.missing
+    ]
 
 
 def test_trial_eligible_gets_tace_with_protocol_option():
@@ -134,14 +183,19 @@ def test_intermediate_not_eligible_gets_tace_and_negative_trials():
     rec = option(patient(labs=labs(platelets=50.0)))
     assert rec.option == "tace"
     assert not rec.protocol_option
-    assert {"SPACE", "TACE-2", "POST-TACE", "TACTICS"} <= set(rec.evidence)
+    assert rec.evidence == ("BCLC-2022", "NO-OS-BENEFIT")
+    assert [r.code for r in rec.reasons] == [
+        "tace-standard",
+        "combination-not-suggested",
+        "trial-ineligible",
+    ]
 
 
 def test_unobtainable_diagnoses_are_unknown_not_absent():
     """When the diagnoses could not be obtained, 'no HCC' is unknown: insufficient data."""
     rec = option(patient(hcc=None, diagnoses_available=False))
     assert rec.option == "insufficient_data"
-    assert "diagnoses" in rec.missing[0]
+    assert rec.missing[0].code == "diagnoses-unavailable"
 
 
 @pytest.mark.parametrize(
@@ -149,7 +203,7 @@ def test_unobtainable_diagnoses_are_unknown_not_absent():
     [
         ("encephalopathy", Severity.MILD, "encephalopathy"),
         ("encephalopathy", Severity.MODERATE_OR_SEVERE, "encephalopathy"),
-        ("ascites", Severity.MODERATE_OR_SEVERE, "ascites"),
+        ("ascites", Severity.MODERATE_OR_SEVERE, "ascites-moderate-severe"),
     ],
 )
 def test_decompensation_is_a_contraindication_to_tace(finding, severity, word):
@@ -158,7 +212,7 @@ def test_decompensation_is_a_contraindication_to_tace(finding, severity, word):
     rec = option(p)
     assert rec.option == "no_tace"
     assert rec.liver_contraindicated
-    assert any(word in r for r in rec.reasons)
+    assert word in [r.code for r in rec.reasons]
 
 
 def test_mild_ascites_alone_is_not_a_contraindication():
@@ -171,7 +225,7 @@ def test_b1_goes_to_transplant_evaluation():
     """BCLC B1 (within extended transplant criteria): transplant evaluation first."""
     rec = option(patient(tumour=tumour(within_transplant_criteria=True)))
     assert rec.option == "no_tace"
-    assert "transplant" in rec.reasons[0]
+    assert [r.code for r in rec.reasons] == ["bclc-b1", "bclc-b1-bridging"]
 
 
 def test_tumour_only_contraindication_does_not_count_against_the_liver():
@@ -184,7 +238,8 @@ def test_stale_ecog_is_not_used_for_bclc():
     """An ECOG older than 30 days leaves the stage undetermined, saying why."""
     result = assess(patient(ecog=fact(0, days_ago=40)), AS_OF)
     assert result.bclc.stage is None
-    assert any("older than 30 days" in m for m in result.bclc.missing)
+    stale = next(m for m in result.bclc.missing if m.code == "ecog-stale")
+    assert stale.params == {"date": "2026-10-06", "max_days": 30}
     assert result.recommendation.option == "insufficient_data"
 
 
@@ -192,18 +247,99 @@ def test_resection_hints_without_a_hepatectomy_leave_peng_open():
     """A documented recurrence but no recognised hepatectomy: Peng unknown, not 'not met'."""
     rec = option(patient(resection_hints=(Source("Condition/r", SURGERY, "recurrence"),)))
     assert rec.option == "insufficient_data"
-    assert any("hepatectomy" in m for m in rec.missing)
+    assert rec.missing[0].params["part"] == "hepatectomy-hint"
 
 
 def test_unknown_trial_status_is_said_on_the_tace_card():
     """TACE with the trial status unknown says the protocol option may still apply."""
     rec = option(patient(labs=labs(platelets=None)))
     assert rec.option == "tace"
-    assert any("eligibility is unknown" in r for r in rec.reasons)
+    assert not rec.protocol_option
+    assert rec.reasons[-1].code == "trial-unknown"
 
 
-def test_trial_eligible_bclc_c_is_flagged_for_the_tumour_board():
-    """Branch portal invasion (BCLC C) but all trial criteria met: the card says so."""
-    rec = option(patient(tumour=tumour(vp=2)))
+@pytest.mark.parametrize(
+    ("changes", "codes"),
+    [
+        # branch portal invasion: the tumour-board sentence names it
+        (
+            {"tumour": tumour(vp=2)},
+            ["bclc-c", "protocol-option-tumour-board", "tumour-board-branch-pvi"],
+        ),
+        # ECOG 1 with the trial met: protocol option for the tumour board, no branch sentence
+        ({"ecog": fact(1, days_ago=3)}, ["bclc-c", "protocol-option-tumour-board"]),
+    ],
+)
+def test_bclc_c_overrides_trial_met(changes, codes):
+    """BCLC C with the trial's data criteria met: no TACE; the protocol option is named for the
+    tumour board; the branch-invasion sentence only with branch invasion (clinical-rules §7)."""
+    rec = option(patient(**changes))
+    assert assess(patient(**changes), AS_OF).eligibility.status == "eligible"
     assert rec.option == "no_tace"
-    assert any("tumour board" in r for r in rec.reasons)
+    assert rec.advanced_stage_only
+    assert [r.code for r in rec.reasons] == codes
+
+
+def test_tumour_board_sentence_never_without_branch_invasion():
+    """A trial-eligible patient with a contraindication other than BCLC C gets no such line."""
+    for p in (patient(ecog=fact(1, days_ago=3)), patient(labs=labs(bilirubin=3.2))):
+        assert "tumour-board-branch-pvi" not in [r.code for r in option(p).reasons]
+
+
+def test_bclc_a_with_trial_met_is_documented():
+    """BCLC A and every data criterion met: no TACE, and the card says the criteria are met."""
+    p = patient(tumour=tumour(count=2, size=2.5))
+    assert assess(p, AS_OF).eligibility.status == "eligible"
+    assert [r.code for r in option(p).reasons] == ["bclc-early", "bclc-a-trial-met"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "transplant", "undecided"),
+    [
+        (None, False, ("pattern",)),
+        (TumourPattern.WELL_DEFINED, None, ("within_transplant_criteria",)),
+        (None, None, ("pattern", "within_transplant_criteria")),
+    ],
+)
+def test_b_subgroup_undecided_gives_insufficient_data(pattern, transplant, undecided):
+    """BCLC B with the pattern or the transplant finding undocumented: insufficient data naming
+    the finding(s); the message says what each answer leads to."""
+    rec = option(patient(tumour=tumour(pattern=pattern, within_transplant_criteria=transplant)))
+    assert rec.option == "insufficient_data"
+    assert rec.reasons[0].code == "bclc-b-subgroup-undecided"
+    assert rec.reasons[0].params["findings"] == undecided
+    assert [m.params["finding"] for m in rec.missing] == list(undecided)
+
+
+def test_infiltrative_decides_b3_even_without_transplant_finding():
+    """An infiltrative pattern is B3 whatever the transplant criteria: systemic therapy."""
+    rec = option(
+        patient(tumour=tumour(pattern=TumourPattern.INFILTRATIVE, within_transplant_criteria=None))
+    )
+    assert rec.option == "no_tace"
+    assert rec.reasons[0].code == "bclc-b3"
+
+
+def not_used_lab(name, value, kind="preliminary-newer", days_ago=1):
+    return NotUsed(kind, name, lab(name, value, days_ago))
+
+
+@pytest.mark.parametrize(
+    ("item", "withheld"),
+    [
+        (not_used_lab("bilirubin", 3.5), True),  # > 3 mg/dL would stop TACE
+        (not_used_lab("bilirubin", 1.5), False),  # would change nothing
+        (NotUsed("future-dated", "portal_invasion", fact(PortalInvasion.VP4, days_ago=-4)), True),
+        (NotUsed("future-dated", "ecog", fact(3, days_ago=-2)), True),
+        (not_used_lab("albumin", 3.4), False),  # Child-Pugh 6: still TACE
+    ],
+)
+def test_not_used_result_that_would_change_the_decision_withholds_it(item, withheld):
+    """clinical-rules §7: a not-used result that would change the decision if valid → insufficient
+    data naming it; one that would not is only listed."""
+    result = assess(patient(not_used=(item,)), AS_OF)
+    assert len(result.not_used) == 1
+    assert result.recommendation.option == ("insufficient_data" if withheld else "tace")
+    assert bool(result.not_used_decisive) is withheld
+    if withheld:
+        assert result.recommendation.missing == result.not_used_decisive

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from cds import create_app
+from cds.render.messages import messages
 from tests.api.conftest import CheckingClient, app_config
 from tests.api.requests_from_fixtures import hook_request, prefetch_of
 from tests.faults.misbehaving_fhir import MisbehavingFhirServer
@@ -67,7 +68,7 @@ def test_search_faults_give_a_card_naming_the_missing_data(client, fhir, mode, r
     card = response.json["cards"][0]
     assert card["indicator"] == "warning"
     assert f"could not obtain 'labs': {reason}" in card["detail"]
-    assert "diagnoses (Condition resources)" in card["detail"]
+    assert messages("en").text("note.hcc-unknown") in card["detail"]
 
 
 def test_slow_server_times_out_each_request_and_says_so(client, fhir):

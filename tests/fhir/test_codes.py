@@ -19,5 +19,6 @@ def test_project_codesystem_is_valid_and_complete():
     assert data["url"] == codes.HCC_CDS
     defined = {c["code"] for c in data["concept"]}
     used = {code for system, code in codes.PROJECT_OBSERVATIONS} | {"hepatectomy", "tace"}
+    used |= {code for _, code in codes.EXCLUSION_CONDITIONS["refractory-ascites"]}
     used |= set(codes.VP_GRADES) | set(codes.VV_GRADES) | set(codes.MARGINS) | set(codes.PATTERNS)
     assert used <= defined

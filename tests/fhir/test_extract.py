@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from cds.clinical.inputs import PortalInvasion, Severity
+from cds.clinical.inputs import ConditionState, PortalInvasion, Severity
 from cds.fhir import codes
 from cds.fhir.extract import extract
 from cds.fhir.record import load_record
@@ -74,13 +74,13 @@ def test_unknown_unit_makes_the_value_unknown_with_reason():
     """A unit the service cannot convert leaves the value unknown and says why."""
     bili = inputs(lab("a", "1975-2", 1.0, "mg per dL")).labs.bilirubin
     assert bili.value is None
-    assert "not a valid UCUM unit" in bili.problem
+    assert bili.problem == "unit-invalid"
 
 
 def test_missing_unit_is_not_assumed():
     """A bilirubin without a unit is not read as mg/dL."""
     bili = inputs(lab("a", "1975-2", 1.0, None)).labs.bilirubin
-    assert (bili.value, bili.problem) == (None, "no unit recorded")
+    assert (bili.value, bili.problem) == (None, "unit-missing")
 
 
 def test_invalid_resource_is_reported_naming_the_field():
@@ -276,7 +276,7 @@ def test_implausible_values_are_unknown(loinc, value, unit, usable):
 def test_absurdly_long_unit_is_refused_quickly():
     """A unit string far longer than any lab unit is refused before parsing."""
     bili = inputs(lab("a", "1975-2", 1.0, "1" * 100_000)).labs.bilirubin
-    assert "not a laboratory unit" in bili.problem
+    assert bili.problem == "unit-too-long"
 
 
 def test_newer_metastasis_finding_beats_older_ajcc_m0():
@@ -330,7 +330,7 @@ def test_inr_in_percent_or_seconds_is_not_an_inr(unit):
     """Under an INR code, '%' (prothrombin activity) or seconds are refused, never converted."""
     inr = inputs(lab("i", "6301-6", 112, unit)).labs.inr
     assert inr.value is None
-    assert "ratio" in inr.problem
+    assert inr.problem == "unit-not-ratio"
 
 
 def test_hepatic_failure_with_coma_is_grade_4_encephalopathy():
@@ -374,14 +374,69 @@ def test_hcc_recorded_after_surgery_is_not_a_recurrence():
         ("D68.4", None, None),  # acquired coagulation factor deficiency
         ("D66", "bleeding-diathesis", None),  # haemophilia A
         ("I48.0", None, "arrhythmia"),  # AF: on anti-arrhythmic therapy?
-        ("I25.2", None, "coronary-disease"),  # old myocardial infarction: active?
-        ("I21.4", "coronary-disease", None),  # acute myocardial infarction
+        ("I25.2", None, "coronary-chronic"),  # old myocardial infarction: active?
+        ("I21.4", "myocardial-infarction", None),  # acute myocardial infarction: judged by onset
         ("C22.9", None, None),  # liver cancer, unspecified (often the HCC)
         ("C18.7", "other-cancer", None),  # colon cancer
+        ("C44.31", None, "other-cancer"),  # skin (basal cell): a registry exception, to review
+        ("K65.2", "sbp", None),  # spontaneous bacterial peritonitis
+        ("I10", None, "hypertension"),  # controlled or not is not coded
+        ("E11.9", None, "diabetes"),
+        ("B18.1", None, None),  # chronic hepatitis B is not an active serious infection
     ],
 )
 def test_exclusion_codes(code, decided, review):
-    """Exclusions apply only for codes that decide them; others go to review or are ignored."""
-    result = inputs(condition("c", codes.ICD10CM, code))
-    assert set(result.exclusions) == ({decided} if decided else set())
-    assert set(result.exclusions_to_review) == ({review} if review else set())
+    """Each code documents its concept; deciding ones are marked so, the rest go to review."""
+    found = inputs(condition("c", codes.ICD10CM, code)).condition_findings
+    assert {f.concept for f in found if f.decides} == ({decided} if decided else set())
+    assert {f.concept for f in found if not f.decides} == ({review} if review else set())
+
+
+@pytest.mark.parametrize(
+    ("clinical", "verification", "state"),
+    [
+        ("active", "confirmed", ConditionState.ACTIVE),
+        ("resolved", "confirmed", ConditionState.RESOLVED),
+        ("remission", None, ConditionState.RESOLVED),
+        ("inactive", "confirmed", ConditionState.RESOLVED),
+        ("active", "refuted", ConditionState.REFUTED),
+        ("active", "entered-in-error", None),
+        ("active", "provisional", None),
+    ],
+)
+def test_exclusion_conditions_keep_their_clinical_state(clinical, verification, state):
+    """A resolved variceal bleed is still read (history-of criteria count it); an entered-in-error
+    or provisional one is not a fact."""
+    cond = condition("v", codes.SNOMED, "17709002", clinical=clinical, verification=verification)
+    found = inputs(cond).condition_findings
+    assert [f.state for f in found] == ([state] if state else [])
+
+
+@pytest.mark.parametrize(
+    ("observations", "kinds"),
+    [
+        # a final result after the assessment date: not used, listed
+        (
+            [("b1", "2026-11-10", "final", 1.0), ("b2", "2026-11-18", "final", 4.0)],
+            ["future-dated"],
+        ),
+        # a preliminary newer than the final: listed
+        (
+            [("b1", "2026-11-10", "final", 1.0), ("b2", "2026-11-12", "preliminary", 4.0)],
+            ["preliminary-newer"],
+        ),
+        # a preliminary older than the final: superseded, not listed
+        ([("b1", "2026-11-12", "final", 1.0), ("b2", "2026-11-10", "preliminary", 4.0)], []),
+        # a preliminary with no final at all: listed
+        ([("b2", "2026-11-12", "preliminary", 4.0)], ["preliminary-newer"]),
+    ],
+)
+def test_results_not_used_are_typed_inputs(observations, kinds):
+    """Future-dated and newer preliminary results reach the core as typed not-used inputs."""
+    resources = [
+        lab(oid, "1975-2", v, "mg/dL", when=when, status=status)
+        for oid, when, status, v in observations
+    ]
+    result = inputs(*resources)
+    assert [n.kind for n in result.not_used] == kinds
+    assert all(n.target == "bilirubin" and n.value.value == 4.0 for n in result.not_used)

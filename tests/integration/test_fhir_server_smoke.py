@@ -15,7 +15,7 @@ from tests.integration.fhir_server import (
     start_fhir_server,
 )
 
-EXTERNAL = REPO_ROOT.parent / "shared" / "external_fixtures"
+EXTERNAL = REPO_ROOT / "tests" / "external_fixtures"  # public files, copied with their licences
 LIVER_SUBSET = "synthea-r4-Murray_Hane-liver-subset.json"
 US_CORE_BILIRUBIN = "us-core-Observation-serum-total-bilirubin.json"
 SYNTHEA_PATIENT_URN = "urn:uuid:0d1d30da-56ac-46ab-887e-5f0699593059"
@@ -36,10 +36,7 @@ def patient_ref(fhir_server: FhirServer) -> str:
 
 
 def external_fixture(name: str) -> Path:
-    path = EXTERNAL / name
-    if not path.is_file():
-        pytest.skip(f"shared fixture {path} is not present")
-    return path
+    return EXTERNAL / name
 
 
 def get(server: FhirServer, path: str, **params) -> requests.Response:

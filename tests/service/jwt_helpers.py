@@ -23,7 +23,7 @@ JKU = "https://ehr.example.org/.well-known/jwks.json"
 OMIT = object()  # as an override value: drop the claim or header field
 
 # Public key set of the CDS Hooks Sandbox client (cds-hooks/sandbox build/.well-known/jwks.json);
-# the same document as /work/shared/external_fixtures/cds-hooks-sandbox-jwks.json.
+# the same document as tests/external_fixtures/cds-hooks-sandbox-jwks.json.
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
 SANDBOX_KID = "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f"
 SANDBOX_JWKS: dict[str, Any] = {

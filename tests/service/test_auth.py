@@ -40,7 +40,10 @@ from tests.service.jwt_helpers import (
     unsigned,
 )
 
-SHARED_SANDBOX_JWKS = Path("/work/shared/external_fixtures/cds-hooks-sandbox-jwks.json")
+# The public sandbox JWKS as published (tests/external_fixtures, with its licence).
+SHARED_SANDBOX_JWKS = (
+    Path(__file__).resolve().parents[1] / "external_fixtures" / "cds-hooks-sandbox-jwks.json"
+)
 
 EC384 = ec_key()
 EC256 = ec_key(ec.SECP256R1())
@@ -429,10 +432,8 @@ def test_load_trusted_issuers(tmp_path):
 
 @pytest.fixture
 def sandbox_jwks_file(tmp_path):
-    """The shared copy of the sandbox's public JWKS, or the embedded copy where it is absent."""
-    if SHARED_SANDBOX_JWKS.is_file():
-        return SHARED_SANDBOX_JWKS
-    return write_json(tmp_path / "sandbox-jwks.json", SANDBOX_JWKS)
+    """The published copy of the sandbox's public JWKS (the external fixture)."""
+    return SHARED_SANDBOX_JWKS
 
 
 def test_sandbox_public_key_loads_and_guards_its_kid(tmp_path, replay, sandbox_jwks_file):
@@ -449,9 +450,8 @@ def test_sandbox_public_key_loads_and_guards_its_kid(tmp_path, replay, sandbox_j
         JwtVerifier(issuers, replay, now=lambda: NOW).verify(bearer(forged), AUD)
 
 
-@pytest.mark.skipif(not SHARED_SANDBOX_JWKS.is_file(), reason="shared fixture not present")
 def test_shared_sandbox_fixture_matches_embedded_copy():
-    """The embedded sandbox JWKS is the same document as the shared external fixture."""
+    """The embedded sandbox JWKS is the same document as the published external fixture."""
     assert json.loads(SHARED_SANDBOX_JWKS.read_text()) == SANDBOX_JWKS
 
 
