@@ -82,19 +82,22 @@ def trial_section(trial: str, e: dict[str, Any], msgs: Messages) -> Model:
     by_id = {c["id"]: c for c in e["criteria"]}
     decisive = [by_id[i] for i in e["decisive"]]
     # Why a criterion is not met or an exclusion present/to review is said here; a lab that is
-    # missing or stale is already named with its date in the card's missing or stale list.
+    # missing or stale is already named with its date in the card's missing or stale list, so
+    # its criteria are named once, as unknown (a bare threshold would read as a result, or as met).
     shown = [
-        table_cell(
-            msgs.note(c["label"])
-            if c["reason"]["code"] in GAP_CODES
-            else f"{msgs.note(c['label'])}: {msgs.note(c['reason'])}"
-        )
+        table_cell(f"{msgs.note(c['label'])}: {msgs.note(c['reason'])}")
         for c in decisive
+        if c["reason"]["code"] not in GAP_CODES
     ]
-    confirm = (
-        [table_cell(msgs.note(by_id[i]["label"])) for i in e["to_confirm"]]
-        if e["status"] != "ineligible"
-        else []
+    gaps = [table_cell(msgs.note(c["label"])) for c in decisive if c["reason"]["code"] in GAP_CODES]
+    if gaps:
+        shown.append(msgs.text("trial.criteria-gap", labels=msgs.text("list.separator").join(gaps)))
+    # Inclusions the clinician confirms as present, and exclusions not documented that the
+    # clinician confirms as absent: one list would read "confirms: HIV" as "has HIV".
+    to_confirm = [by_id[i] for i in e["to_confirm"]] if e["status"] != "ineligible" else []
+    confirm, confirm_absent = (
+        [table_cell(msgs.note(c["label"])) for c in to_confirm if c["kind"] == kind]
+        for kind in ("inclusion", "exclusion")
     )
     completed = (
         msgs.text("trial.completed", trial=trial, years=e["years"])
@@ -106,6 +109,7 @@ def trial_section(trial: str, e: dict[str, Any], msgs: Messages) -> Model:
         "heading": msgs.text("trial.section", trial=trial, status=status),
         "decisive": msgs.text("list.separator").join(shown),
         "confirm": confirm,
+        "confirm_absent": confirm_absent,
         "completed": completed,
     }
 

@@ -28,7 +28,10 @@ def listed_after(detail: str, heading: str) -> list[str]:
     if start is None:
         return []
     items = []
-    for line in lines[start + 1 :]:
+    body = lines[start + 1 :]
+    if body[:1] == [""]:  # the blank line that separates a list from its heading
+        body = body[1:]
+    for line in body:
         if not line.startswith("- "):
             break
         items.append(line)
