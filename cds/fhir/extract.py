@@ -196,8 +196,29 @@ def latest_condition(conditions: list[Resource], wanted: frozenset[Code]) -> Res
 
 
 def condition_source(cond: Resource) -> Source:
-    shown = next((f"{s.rsplit('/', 1)[-1]} {c}" for s, c in codings(cond.get("code"))), "coded")
+    """The Condition as a clinician knows it: the record's own name for it (shown, never matched
+    on), its code, and a clinical status other than active ("resolved" matters to a history-of
+    criterion)."""
+    code = next(
+        (f"{s.rsplit('/', 1)[-1]} {c}".strip() for s, c in codings(cond.get("code"))), "coded"
+    )
+    name = concept_name(cond.get("code"))
+    shown = f"{name} ({code})" if name else code
+    status = next((c for _, c in codings(cond.get("clinicalStatus"))), "active")
+    if status != "active":
+        shown += f", {status}"
     return Source(ref(cond), condition_date(cond), shown)
+
+
+def concept_name(concept: Any) -> str | None:
+    """A CodeableConcept's text, else its first coding's display (patient data, echoed back)."""
+    if not isinstance(concept, dict):
+        return None
+    displays = [c.get("display") for c in concept.get("coding") or [] if isinstance(c, dict)]
+    for text in (concept.get("text"), *displays):
+        if isinstance(text, str) and text.strip():
+            return " ".join(text.replace("\u200b", "").split())[:80]
+    return None
 
 
 # --- the extractor ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from cds.clinical.inputs import ConditionState, PortalInvasion, Severity
 from cds.fhir import codes
-from cds.fhir.extract import extract
+from cds.fhir.extract import condition_source, extract
 from cds.fhir.record import load_record
 from tests.fhir.factories import HCC_CONDITION, bundle, hepatectomy, lab, observation
 
@@ -440,3 +440,28 @@ def test_results_not_used_are_typed_inputs(observations, kinds):
     result = inputs(*resources)
     assert [n.kind for n in result.not_used] == kinds
     assert all(n.target == "bilirubin" and n.value.value == 4.0 for n in result.not_used)
+
+
+def test_a_condition_is_shown_by_its_name_code_and_a_status_other_than_active():
+    """The card names a Condition as the record does (text or display), with its code, and says
+    "resolved" where that matters to a history-of criterion; no record id in the shown text."""
+    resolved = {
+        "resourceType": "Condition",
+        "id": "v1",
+        "clinicalStatus": {"coding": [{"code": "resolved"}]},
+        "code": {
+            "coding": [
+                {
+                    "system": "http://snomed.info/sct",
+                    "code": "17709002",
+                    "display": "Bleeding\u200b esophageal varices",
+                }
+            ]
+        },
+        "onsetDateTime": "2024-05-02",
+    }
+    shown = condition_source(resolved)
+    assert shown.original == "Bleeding esophageal varices (sct 17709002), resolved"
+    assert shown.resource == "Condition/v1"
+    bare = {"resourceType": "Condition", "id": "c", "code": {"coding": [{"code": "Z21"}]}}
+    assert condition_source(bare).original == "Z21"
