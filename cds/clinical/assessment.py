@@ -269,11 +269,12 @@ def flags(inputs: PatientInputs, core: Core, as_of: date) -> list[Note]:
 def gaps(core: Core, rec: Recommendation) -> list[Note]:
     """Everything missing or stale, each named once (with its date when it has one)."""
     trial_gaps = [
-        r.judgement.reason
+        reason
         for t in core.trials
         for r in t.results
         if r.judgement.status is Status.UNKNOWN
-        and r.judgement.reason.code in ("lab-missing", "lab-stale", "lab-unusable", "ecog-stale")
+        for reason in (r.judgement.gaps or (r.judgement.reason,))
+        if reason.code in ("lab-missing", "lab-stale", "lab-unusable", "ecog-stale")
     ]
     items = (
         *core.child_pugh.missing,

@@ -62,6 +62,9 @@ class Judgement:
     status: CriterionStatus
     reason: Note
     sources: tuple[Source, ...] = ()
+    # Every missing or stale lab behind an unknown, when the reason names only the first
+    # (AST and ALT both stale: both are to repeat).
+    gaps: tuple[Note, ...] = ()
 
 
 class Rule(Protocol):
@@ -215,7 +218,10 @@ class BelowUlnMultiple:
         # The reason shown is the part that decides: the first not met, else the first unknown.
         order = {Status.NOT_MET: 0, Status.UNKNOWN: 1, Status.MET: 2}
         decisive = min(parts, key=lambda p: order[p.status] if isinstance(p.status, Status) else 3)
-        return Judgement(status, decisive.reason, tuple(s for p in parts for s in p.sources))
+        gaps = tuple(p.reason for p in parts if p.status is Status.UNKNOWN)
+        return Judgement(
+            status, decisive.reason, tuple(s for p in parts for s in p.sources), gaps=gaps
+        )
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,19 @@ def test_uln_multiples(name, criterion_id, multiple, status, uln):
         assert judgement.reason.params["uln_assumed"] is (uln is None)
 
 
+@pytest.mark.parametrize(
+    ("stale", "expected"), [(("ast",), {"ast"}), (("ast", "alt"), {"ast", "alt"})]
+)
+def test_every_stale_transaminase_is_named_to_repeat(stale, expected):
+    """AST and ALT both 8 days old: both are listed as stale, not only the first."""
+    old = {name: lab(name, 30.0, 8, 40.0) for name in stale}
+    p = patient(labs=replace(labs(), **old))
+    a = assess(p, AS_OF)
+    named = {g.params.get("analyte") for g in a.gaps if g.code == "lab-stale"}
+    assert named & {"ast", "alt"} == expected
+    assert criterion(p, "inc-transaminases").status is Status.UNKNOWN
+
+
 @pytest.mark.parametrize(("days_ago", "status"), [(7, Status.MET), (8, Status.UNKNOWN)])
 def test_trial_lab_window_is_7_days(days_ago, status):
     """A trial lab 7 days old counts; 8 days old is unknown (repeat lab), never met."""
