@@ -38,6 +38,7 @@ TRANSLATED: Mapping[str, str] = MappingProxyType(
         "analytes": "analyte",
         "problem": "lab-problem",
         "option": "option",
+        "infection": "infection",
     }
 )
 
@@ -119,6 +120,7 @@ Code = Literal[
     "bilirubin-above-3",
     "encephalopathy",
     "ascites-moderate-severe",
+    "active-infection",
     "bclc-c",
     "tumour-board-branch-pvi",
     "protocol-option-tumour-board",

@@ -9,6 +9,7 @@ import pytest
 from cds.clinical.assessment import assess
 from cds.clinical.evidence import Fact, Source
 from cds.clinical.inputs import (
+    ConditionState,
     GradedFinding,
     NotUsed,
     PortalInvasion,
@@ -16,7 +17,7 @@ from cds.clinical.inputs import (
     Severity,
     TumourPattern,
 )
-from tests.clinical.builders import AS_OF, fact, lab, labs, patient, tumour
+from tests.clinical.builders import AS_OF, condition, fact, lab, labs, patient, tumour
 
 SURGERY = date(2024, 3, 1)
 
@@ -219,6 +220,30 @@ def test_mild_ascites_alone_is_not_a_contraindication():
     """Mild ascites at Child-Pugh 6: TACE is still suggested."""
     p = patient(ascites=GradedFinding(Severity.MILD, Source("Condition/a", None, "coded")))
     assert option(p).option == "tace"
+
+
+@pytest.mark.parametrize(
+    ("finding", "option_code", "reason"),
+    [
+        (condition("sbp"), "no_tace", "active-infection"),
+        (condition("sepsis"), "no_tace", "active-infection"),
+        # the other side: over, refuted, or not a serious infection the record can grade
+        (condition("sbp", ConditionState.RESOLVED), "tace", "tace-standard"),
+        (condition("sepsis", ConditionState.REFUTED), "tace", "tace-standard"),
+        (condition("sbp", decides=False), "tace", "tace-standard"),
+        (condition("infection"), "tace", "tace-standard"),
+    ],
+)
+def test_active_serious_infection_withholds_tace(finding, option_code, reason):
+    """Ruling A5: an active SBP or sepsis → no TACE until it is treated (the card says to treat
+    the infection and reassess); a resolved or refuted one, or another infection, does not."""
+    rec = option(patient(condition_findings=(finding,)))
+    assert rec.option == option_code
+    assert rec.reasons[0].code == reason
+    if option_code == "no_tace":
+        assert rec.contraindicated and rec.liver_contraindicated
+        assert rec.reasons[0].params["infection"] == finding.concept
+        assert rec.reasons[0].params["source"] == finding.source.resource
 
 
 def test_b1_goes_to_transplant_evaluation():
