@@ -109,6 +109,7 @@ Code = Literal[
     "exclusion-absent",
     "exclusion-to-review",
     "exclusion-not-documented",
+    "criterion-not-used-could-change",
     # recommendation
     "no-hcc",
     "hcc-unknown",

@@ -368,3 +368,60 @@ def test_not_used_result_that_would_change_the_decision_withholds_it(item, withh
     assert bool(result.not_used_decisive) is withheld
     if withheld:
         assert result.recommendation.missing == result.not_used_decisive
+
+
+@pytest.mark.parametrize(
+    ("item", "criterion", "status", "trial"),
+    [
+        (not_used_lab("bilirubin", 3.01), "inc-bilirubin", "unknown", "unknown"),
+        (not_used_lab("bilirubin", 3.0), "inc-bilirubin", "met", "eligible"),
+        (not_used_lab("platelets", 59.9), "inc-platelets", "unknown", "unknown"),
+        (not_used_lab("platelets", 60.0), "inc-platelets", "met", "eligible"),
+        (
+            NotUsed("future-dated", "portal_invasion", fact(PortalInvasion.VP4, days_ago=-4)),
+            "inc-no-main-vessel",
+            "unknown",
+            "unknown",
+        ),
+        (
+            NotUsed("future-dated", "portal_invasion", fact(PortalInvasion.VP0, days_ago=-4)),
+            "inc-no-main-vessel",
+            "met",
+            "eligible",
+        ),
+        (
+            NotUsed("future-dated", "pattern", fact(TumourPattern.INFILTRATIVE, days_ago=-4)),
+            "exc-infiltrative",
+            "to_review",
+            "unknown",
+        ),
+        (
+            NotUsed("future-dated", "pattern", fact(TumourPattern.WELL_DEFINED, days_ago=-4)),
+            "exc-infiltrative",
+            "absent",
+            "eligible",
+        ),
+    ],
+)
+def test_not_used_result_that_would_change_a_criterion_leaves_it_undecided(
+    item, criterion, status, trial
+):
+    """Ruling A7: a not-used result that would change a trial criterion makes that criterion
+    unknown (an exclusion: to review), naming the result; one that would not leaves it as it is."""
+    result = assess(patient(not_used=(item,)), AS_OF)
+    (nct,) = result.trials
+    judged = next(r.judgement for r in nct.results if r.criterion.id == criterion)
+    assert judged.status.value == status
+    assert nct.status == trial
+    held = judged.reason.code == "criterion-not-used-could-change"
+    assert held is (status in ("unknown", "to_review"))
+    if held:
+        assert judged.reason.params["source"] == item.value.source.resource
+
+
+def test_criterion_left_undecided_by_a_not_used_result_drops_the_protocol_option():
+    """The trial unknown because of a not-used platelet count: TACE alone, no protocol option."""
+    rec = option(patient(not_used=(not_used_lab("platelets", 59.9),)))
+    assert rec.option == "tace"
+    assert not rec.protocol_option
+    assert "trial-unknown" in [r.code for r in rec.reasons]
