@@ -14,7 +14,13 @@ from typing import Any, Literal
 from cds.clinical.albi import Albi, score_albi
 from cds.clinical.bclc import Bclc, stage_bclc
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS, ChildPugh, score_child_pugh
-from cds.clinical.eligibility import Context, Eligibility, TrialProtocol, evaluate
+from cds.clinical.eligibility import (
+    Context,
+    Eligibility,
+    TrialProtocol,
+    evaluate,
+    withhold_criteria,
+)
 from cds.clinical.evidence import Fact, Lab, Status, recent_fact, usable
 from cds.clinical.inputs import LiverLabs, NotUsed, PatientInputs
 from cds.clinical.notes import RULES_VERSION, Note, note
@@ -129,7 +135,7 @@ def assess_core(inputs: PatientInputs, as_of: date, settings: Settings) -> Core:
     )
     bclc = stage_bclc(inputs.tumour, ecog, cp, ecog_missing)
     muicc = stage_muicc(inputs.tumour)
-    trials = tuple(judge_trial(p, inputs, as_of, muicc, settings) for p in settings.protocols)
+    trials = tuple(judge_trial_on_used(p, inputs, as_of, settings) for p in settings.protocols)
     nct = next(t for t in trials if t.trial == TRIAL_ID)
     peng = peng_population(inputs, bclc, cp, ecog)
     rec = recommend(
@@ -161,6 +167,25 @@ def judge_trial(
     window = settings.trial_lab_window_days or protocol.lab_window_days
     cp = score_child_pugh(inputs, as_of, window)
     return evaluate(protocol, Context(inputs, as_of, cp, muicc, window, settings.default_uln))
+
+
+def judge_trial_on_used(
+    protocol: TrialProtocol, inputs: PatientInputs, as_of: date, settings: Settings
+) -> Eligibility:
+    """The trial judged on the data used; a criterion that a result not used would change if it
+    were valid is unknown (to review for an exclusion), naming that result (ruling A7)."""
+    elig = judge_trial(protocol, inputs, as_of, stage_muicc(inputs.tumour), settings)
+    changed: dict[str, Note] = {}
+    for item in inputs.not_used:
+        alt_inputs = with_result(inputs, item)
+        alt = judge_trial(protocol, alt_inputs, as_of, stage_muicc(alt_inputs.tumour), settings)
+        for mine, theirs in zip(elig.results, alt.results, strict=True):
+            if mine.judgement.status != theirs.judgement.status:
+                params = not_used_note(item).params
+                changed.setdefault(
+                    mine.criterion.id, Note("criterion-not-used-could-change", params)
+                )
+    return withhold_criteria(elig, changed)
 
 
 def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None) -> Assessment:

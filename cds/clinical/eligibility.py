@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal, Protocol
@@ -548,7 +548,13 @@ def overall(results: tuple[CriterionResult, ...]) -> Overall:
 
 def evaluate(protocol: TrialProtocol, ctx: Context) -> Eligibility:
     """Judge every criterion and combine them."""
-    results = tuple(CriterionResult(c, c.rule.judge(ctx)) for c in protocol.criteria)
+    return combine(
+        protocol, tuple(CriterionResult(c, c.rule.judge(ctx)) for c in protocol.criteria)
+    )
+
+
+def combine(protocol: TrialProtocol, results: tuple[CriterionResult, ...]) -> Eligibility:
+    """The overall status and what a clinician must confirm, from the criterion results."""
     confirm = tuple(
         r
         for r in results
@@ -556,3 +562,19 @@ def evaluate(protocol: TrialProtocol, ctx: Context) -> Eligibility:
         or r.judgement.status is ExclusionStatus.NOT_DOCUMENTED
     )
     return Eligibility(protocol.id, overall(results), results, confirm, protocol)
+
+
+def withhold_criteria(elig: Eligibility, changed: Mapping[str, Note]) -> Eligibility:
+    """Criteria that a result not used would change, if it were valid, are not decided: unknown
+    (an exclusion: to review), with the result named (ruling A7: the cautious reading)."""
+    if not changed:
+        return elig
+
+    def held(r: CriterionResult) -> CriterionResult:
+        reason = changed.get(r.criterion.id)
+        if reason is None:
+            return r
+        status = Status.UNKNOWN if r.criterion.kind == "inclusion" else ExclusionStatus.TO_REVIEW
+        return CriterionResult(r.criterion, Judgement(status, reason, r.judgement.sources))
+
+    return combine(elig.protocol, tuple(held(r) for r in elig.results))

@@ -38,6 +38,7 @@ TRANSLATED: Mapping[str, str] = MappingProxyType(
         "analytes": "analyte",
         "problem": "lab-problem",
         "option": "option",
+        "infection": "infection",
     }
 )
 
@@ -108,6 +109,7 @@ Code = Literal[
     "exclusion-absent",
     "exclusion-to-review",
     "exclusion-not-documented",
+    "criterion-not-used-could-change",
     # recommendation
     "no-hcc",
     "hcc-unknown",
@@ -119,6 +121,7 @@ Code = Literal[
     "bilirubin-above-3",
     "encephalopathy",
     "ascites-moderate-severe",
+    "active-infection",
     "bclc-c",
     "tumour-board-branch-pvi",
     "protocol-option-tumour-board",

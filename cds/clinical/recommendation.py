@@ -2,14 +2,15 @@
 
 No HCC → not applicable. A known contraindication (end-stage liver function or BCLC D, Child-Pugh
 ≥ 8, main portal vein or IVC invasion, extrahepatic spread, bilirubin > 3 mg/dL, decompensation,
-BCLC C) → no TACE, the decisive reason first. An unknown that could change the answer → insufficient
-data, listing what to obtain. BCLC 0/A → no TACE (ablation, resection or transplant come first);
-BCLC B with the sub-group undecided → insufficient data naming the finding and what each answer
-leads to; B1 → transplant evaluation first (TACE as bridging by the transplant team); B3 → systemic
-therapy. Then for B2: the Peng 2024 population → TACE plus sorafenib (TACE alone the alternative);
-all NCT00919009 criteria met → TACE alone, with TACE plus sorafenib as the protocol option;
-otherwise TACE alone. At BCLC C with the trial's data criteria met, the protocol option is named for
-the tumour board (and branch portal invasion is named only when it is present).
+an active serious infection, BCLC C) → no TACE, the decisive reason first. An unknown that could
+change the answer → insufficient data, listing what to obtain. BCLC 0/A → no TACE (ablation,
+resection or transplant come first); BCLC B with the sub-group undecided → insufficient data
+naming the finding and what each answer leads to; B1 → transplant evaluation first (TACE as
+bridging by the transplant team); B3 → systemic therapy. Then for B2: the Peng 2024 population →
+TACE plus sorafenib (TACE alone the alternative); all NCT00919009 criteria met → TACE alone, with
+TACE plus sorafenib as the protocol option; otherwise TACE alone. At BCLC C with the trial's data
+criteria met, the protocol option is named for the tumour board (and branch portal invasion is
+named only when it is present).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cds.clinical.bclc import Bclc
 from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.eligibility import Eligibility, main_vessel_note
 from cds.clinical.evidence import Status, Usable
-from cds.clinical.inputs import PatientInputs, Severity, Tumour
+from cds.clinical.inputs import ConditionFinding, ConditionState, PatientInputs, Severity, Tumour
 from cds.clinical.notes import Note, note
 from cds.clinical.tumour import (
     distant_metastasis,
@@ -49,6 +50,11 @@ MAX_CHILD_PUGH_FOR_TACE = 7  # clinical-rules §7: Child-Pugh ≥ 8 → no TACE 
 # Bilirubin > 3 mg/dL does not support TACE: the trial's inclusion limit, a service decision
 # (clinical-rules §7) so that the patient-view card and the order check agree.
 MAX_BILIRUBIN_MG_DL_FOR_TACE = 3.0
+
+# An active SBP or sepsis withholds TACE until it is treated (service decision, clinical-rules §7):
+# TACE during an active serious infection risks liver abscess and worsening sepsis. Other
+# infections are not graded in the record (the trial's "> grade 2"), so they do not withhold it.
+SERIOUS_INFECTIONS = ("sbp", "sepsis")
 
 # Evidence ids (cards/evidence.json): at most three per decision, the ones that bear on it.
 NO_OS_BENEFIT = "NO-OS-BENEFIT"  # SPACE, TACE-2, Post-TACE, TACTICS final OS, meta-analysis
@@ -87,6 +93,18 @@ def branch_invasion_note(tumour: Tumour) -> Note | None:
     if vv is not None and 1 <= vv.value <= 2:
         return note("tumour-board-branch-pvi", vessel=vv.value.name.lower(), date=vv.source.date)
     return None
+
+
+def active_serious_infection(inputs: PatientInputs) -> ConditionFinding | None:
+    """The first active, confirmed SBP or sepsis Condition, if any."""
+    return next(
+        (
+            f
+            for f in inputs.condition_findings
+            if f.concept in SERIOUS_INFECTIONS and f.state is ConditionState.ACTIVE and f.decides
+        ),
+        None,
+    )
 
 
 def contraindications(
@@ -135,6 +153,15 @@ def contraindications(
     if ascites.severity is Severity.MODERATE_OR_SEVERE:
         when = ascites.source.date if ascites.source else None
         found.append(Contraindication(5, note("ascites-moderate-severe", date=when), True))
+    infection = active_serious_infection(inputs)
+    if infection is not None:
+        reason = note(
+            "active-infection",
+            infection=infection.concept,
+            source=infection.source.resource,
+            date=infection.source.date,
+        )
+        found.append(Contraindication(5, reason, True))
     if bclc.stage == "C":
         causes = tuple(r.code for r in bclc.reasons)
         found.append(Contraindication(6, note("bclc-c", causes=causes), False))

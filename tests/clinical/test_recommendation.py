@@ -9,6 +9,7 @@ import pytest
 from cds.clinical.assessment import assess
 from cds.clinical.evidence import Fact, Source
 from cds.clinical.inputs import (
+    ConditionState,
     GradedFinding,
     NotUsed,
     PortalInvasion,
@@ -16,7 +17,7 @@ from cds.clinical.inputs import (
     Severity,
     TumourPattern,
 )
-from tests.clinical.builders import AS_OF, fact, lab, labs, patient, tumour
+from tests.clinical.builders import AS_OF, condition, fact, lab, labs, patient, tumour
 
 SURGERY = date(2024, 3, 1)
 
@@ -221,6 +222,30 @@ def test_mild_ascites_alone_is_not_a_contraindication():
     assert option(p).option == "tace"
 
 
+@pytest.mark.parametrize(
+    ("finding", "option_code", "reason"),
+    [
+        (condition("sbp"), "no_tace", "active-infection"),
+        (condition("sepsis"), "no_tace", "active-infection"),
+        # the other side: over, refuted, or not a serious infection the record can grade
+        (condition("sbp", ConditionState.RESOLVED), "tace", "tace-standard"),
+        (condition("sepsis", ConditionState.REFUTED), "tace", "tace-standard"),
+        (condition("sbp", decides=False), "tace", "tace-standard"),
+        (condition("infection"), "tace", "tace-standard"),
+    ],
+)
+def test_active_serious_infection_withholds_tace(finding, option_code, reason):
+    """Ruling A5: an active SBP or sepsis → no TACE until it is treated (the card says to treat
+    the infection and reassess); a resolved or refuted one, or another infection, does not."""
+    rec = option(patient(condition_findings=(finding,)))
+    assert rec.option == option_code
+    assert rec.reasons[0].code == reason
+    if option_code == "no_tace":
+        assert rec.contraindicated and rec.liver_contraindicated
+        assert rec.reasons[0].params["infection"] == finding.concept
+        assert rec.reasons[0].params["source"] == finding.source.resource
+
+
 def test_b1_goes_to_transplant_evaluation():
     """BCLC B1 (within extended transplant criteria): transplant evaluation first."""
     rec = option(patient(tumour=tumour(within_transplant_criteria=True)))
@@ -343,3 +368,60 @@ def test_not_used_result_that_would_change_the_decision_withholds_it(item, withh
     assert bool(result.not_used_decisive) is withheld
     if withheld:
         assert result.recommendation.missing == result.not_used_decisive
+
+
+@pytest.mark.parametrize(
+    ("item", "criterion", "status", "trial"),
+    [
+        (not_used_lab("bilirubin", 3.01), "inc-bilirubin", "unknown", "unknown"),
+        (not_used_lab("bilirubin", 3.0), "inc-bilirubin", "met", "eligible"),
+        (not_used_lab("platelets", 59.9), "inc-platelets", "unknown", "unknown"),
+        (not_used_lab("platelets", 60.0), "inc-platelets", "met", "eligible"),
+        (
+            NotUsed("future-dated", "portal_invasion", fact(PortalInvasion.VP4, days_ago=-4)),
+            "inc-no-main-vessel",
+            "unknown",
+            "unknown",
+        ),
+        (
+            NotUsed("future-dated", "portal_invasion", fact(PortalInvasion.VP0, days_ago=-4)),
+            "inc-no-main-vessel",
+            "met",
+            "eligible",
+        ),
+        (
+            NotUsed("future-dated", "pattern", fact(TumourPattern.INFILTRATIVE, days_ago=-4)),
+            "exc-infiltrative",
+            "to_review",
+            "unknown",
+        ),
+        (
+            NotUsed("future-dated", "pattern", fact(TumourPattern.WELL_DEFINED, days_ago=-4)),
+            "exc-infiltrative",
+            "absent",
+            "eligible",
+        ),
+    ],
+)
+def test_not_used_result_that_would_change_a_criterion_leaves_it_undecided(
+    item, criterion, status, trial
+):
+    """Ruling A7: a not-used result that would change a trial criterion makes that criterion
+    unknown (an exclusion: to review), naming the result; one that would not leaves it as it is."""
+    result = assess(patient(not_used=(item,)), AS_OF)
+    (nct,) = result.trials
+    judged = next(r.judgement for r in nct.results if r.criterion.id == criterion)
+    assert judged.status.value == status
+    assert nct.status == trial
+    held = judged.reason.code == "criterion-not-used-could-change"
+    assert held is (status in ("unknown", "to_review"))
+    if held:
+        assert judged.reason.params["source"] == item.value.source.resource
+
+
+def test_criterion_left_undecided_by_a_not_used_result_drops_the_protocol_option():
+    """The trial unknown because of a not-used platelet count: TACE alone, no protocol option."""
+    rec = option(patient(not_used=(not_used_lab("platelets", 59.9),)))
+    assert rec.option == "tace"
+    assert not rec.protocol_option
+    assert "trial-unknown" in [r.code for r in rec.reasons]
