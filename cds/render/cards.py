@@ -77,6 +77,9 @@ def key_results(a: dict[str, Any], msgs: Messages) -> str:
     return table_cell(msgs.text("key.separator").join(parts))
 
 
+NOT_USED_ABOVE = {"criterion-not-used-could-change": "trial.criteria-not-used"}
+
+
 def trial_section(trial: str, e: dict[str, Any], msgs: Messages) -> Model:
     """A protocol's part of the card: its status, what decides it, and what to confirm."""
     by_id = {c["id"]: c for c in e["criteria"]}
@@ -84,14 +87,21 @@ def trial_section(trial: str, e: dict[str, Any], msgs: Messages) -> Model:
     # Why a criterion is not met or an exclusion present/to review is said here; a lab that is
     # missing or stale is already named with its date in the card's missing or stale list, so
     # its criteria are named once, as unknown (a bare threshold would read as a result, or as met).
+    # Likewise a result not used that would change a criterion is listed above with its date.
+    listed_above = {**dict.fromkeys(GAP_CODES, "trial.criteria-gap"), **NOT_USED_ABOVE}
     shown = [
         table_cell(f"{msgs.note(c['label'])}: {msgs.note(c['reason'])}")
         for c in decisive
-        if c["reason"]["code"] not in GAP_CODES
+        if c["reason"]["code"] not in listed_above
     ]
-    gaps = [table_cell(msgs.note(c["label"])) for c in decisive if c["reason"]["code"] in GAP_CODES]
-    if gaps:
-        shown.append(msgs.text("trial.criteria-gap", labels=msgs.text("list.separator").join(gaps)))
+    for message in dict.fromkeys(listed_above.values()):
+        labels = [
+            table_cell(msgs.note(c["label"]))
+            for c in decisive
+            if listed_above.get(c["reason"]["code"]) == message
+        ]
+        if labels:
+            shown.append(msgs.text(message, labels=msgs.text("list.separator").join(labels)))
     # Inclusions the clinician confirms as present, and exclusions not documented that the
     # clinician confirms as absent: one list would read "confirms: HIV" as "has HIV".
     to_confirm = [by_id[i] for i in e["to_confirm"]] if e["status"] != "ineligible" else []
