@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from cds.errors import DeadlineExceeded, MissingData
 from cds.fhir.client import FhirClient, FhirFetchError, next_link
+from cds.fhir.record import PatientRecord, flatten, record_from_resources
 
 Resource = dict[str, Any]
 TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
@@ -46,6 +47,18 @@ class Gathered:
         lost = {kind(templates[k]) for k in self.unobtainable if k in templates}
         kept = {kind(t) for k, t in templates.items() if k not in self.unobtainable}
         return lost - kept
+
+
+def gathered_record(
+    gathered: Gathered, patient_id: str, templates: dict[str, str]
+) -> PatientRecord:
+    """The patient's record from what was gathered, knowing which resource types were lost."""
+    aliases: dict[str, str] = {}
+    notes = gathered.notes()
+    resources = flatten(gathered.resources, aliases, notes)
+    record = record_from_resources(resources, patient_id, aliases, notes)
+    record.unavailable = gathered.unavailable_types(templates)
+    return record
 
 
 def render_template(template: str, context: dict[str, Any]) -> str | None:

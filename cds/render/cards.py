@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+from cds.app.link import smart_link
 from cds.clinical.nct00919009 import LAB_WINDOW_DAYS
 from cds.render.orders import LAB_NAMES, plan_actions
 from cds.render.templates import card_texts, render_file, render_string
@@ -140,24 +141,28 @@ def card(
     return result
 
 
-def patient_view_cards(a: dict[str, Any], patient_id: str) -> list[dict[str, Any]]:
-    """The patient-view card for an assessment (none without HCC)."""
+def patient_view_cards(
+    a: dict[str, Any], patient_id: str, app_launch_url: str | None = None
+) -> list[dict[str, Any]]:
+    """The patient-view card for an assessment (none without HCC); with the work-up app's
+    launch URL, the card links to the app."""
     kind = patient_view_kind(a)
     if kind is None:
         return []
     spec = card_texts()["patient-view"][kind]
     rec = a["recommendation"]
     summary = render_string(spec["summary"], reasons=rec["reasons"], missing=rec["missing"])
-    return [
-        card(
-            kind,
-            summary,
-            spec["indicator"],
-            detail(a),
-            source(spec["evidence"], a),
-            suggestions(spec, a, patient_id),
-        )
-    ]
+    result = card(
+        kind,
+        summary,
+        spec["indicator"],
+        detail(a),
+        source(spec["evidence"], a),
+        suggestions(spec, a, patient_id),
+    )
+    if app_launch_url:
+        result["links"] = [smart_link(app_launch_url)]
+    return [result]
 
 
 def order_cards(verdicts: list[Any], a: dict[str, Any]) -> list[dict[str, Any]]:

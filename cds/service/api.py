@@ -9,11 +9,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from cds.app.link import launch_url
 from cds.clinical.order_check import check_order
 from cds.errors import DeadlineExceeded, InvalidHookRequest, UnknownService
 from cds.fhir.client import Deadline
 from cds.fhir.orders import checked_orders
-from cds.fhir.record import flatten, record_from_resources
+from cds.fhir.source import gathered_record
 from cds.pipeline import assess_record
 from cds.render.cards import order_cards, patient_view_cards
 from cds.report.assessment_json import to_json
@@ -47,26 +48,33 @@ def loggable(text: str) -> str:
     return repr(text[:80])
 
 
+def work_up_launch_url(services: Services) -> str | None:
+    """The SMART app's launch URL for the card's link, when the app is registered."""
+    if not services.app_registered:
+        return None
+    return launch_url(services.settings.public_base_url or request.host_url)
+
+
 def authenticate(services: Services) -> None:
     if services.verifier is not None:
         services.verifier.verify(request.headers.get("Authorization"), audience(services))
 
 
 def assess_hook(
-    services: Services, service_id: str, hook: HookRequest, deadline: Deadline
+    services: Services,
+    service_id: str,
+    hook: HookRequest,
+    deadline: Deadline,
+    app_launch_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """Gather the data, assess, and render the cards of one hook call."""
     definition = services.definitions[service_id]
     gathered = services.data_source(definition, hook, deadline).gather(hook.prefetch, hook.context)
-    aliases: dict[str, str] = {}
-    notes = gathered.notes()
-    resources = flatten(gathered.resources, aliases, notes)
-    record = record_from_resources(resources, hook.patient_id, aliases, notes)
-    record.unavailable = gathered.unavailable_types(definition.prefetch)
+    record = gathered_record(gathered, hook.patient_id, definition.prefetch)
     assessment = assess_record(record, services.as_of())
     result = to_json(assessment)
     if hook.hook == "patient-view":
-        return patient_view_cards(result, hook.patient_id)
+        return patient_view_cards(result, hook.patient_id, app_launch_url)
     verdicts = [
         v
         for v in (
@@ -100,7 +108,8 @@ def build_blueprint(services: Services) -> Blueprint:
         deadline = Deadline.after(settings.deadline_seconds)
         # The whole call runs on a worker thread so that the deadline bounds all of it, not only
         # the FHIR fetches: past it the EHR gets no cards rather than a late answer.
-        call = services.calls.submit(assess_hook, services, service_id, hook, deadline)
+        app_url = work_up_launch_url(services)
+        call = services.calls.submit(assess_hook, services, service_id, hook, deadline, app_url)
         try:
             cards = call.result(timeout=max(deadline.remaining(), 0.0))
         except (DeadlineExceeded, FutureTimeout) as exc:

@@ -78,6 +78,7 @@ class Services:
     executor: Executor  # concurrent FHIR fetches
     calls: Executor  # whole hook calls, so that the deadline bounds them (api.call_service)
     session_factory: Callable[[], requests.Session] = requests.Session
+    app_registered: bool = False  # the SMART work-up app has a client id: cards link to it
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
