@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fallback, http_load, pipeline
+from bench import fallback, http_load, pipeline, workup
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"ratio": 3.0, "p99_1000": 50.0, "http_share": 0.5, "fallback_ms": 300.0}
@@ -121,7 +121,7 @@ def main() -> int:
     cold = pipeline.measure(cold=True)
     http = http_load.measure()
     slow = fallback.measure()
-    text = report(warm, cold, http, slow)
+    text = report(warm, cold, http, slow) + "\n" + "\n".join(workup.report(workup.measure()))
     notes = ROOT / "bench" / "NOTES.md"
     if notes.exists():
         text += "\n" + notes.read_text(encoding="utf-8")

@@ -30,6 +30,7 @@ def server(tmp_path_factory):
         "CDS_AS_OF": '"2026-11-15"',
         "CDS_DATABASE": str(tmp_path_factory.mktemp("db") / "cds.sqlite3"),
         "CDS_WORKERS": "2",
+        "CDS_APP_DEMO": "true",  # as scripts/demo runs it
     }
     cds = Path(sys.executable).with_name("cds")
     log = tmp_path_factory.mktemp("log") / "serve.log"
@@ -72,3 +73,12 @@ def test_serve_returns_cards_for_a_fixture_request(server):
     assert response.status_code == 200
     card = response.json()["cards"][0]
     assert card["extension"]["org.example.hcc-cds.card-kind"] == "tace_plus_sorafenib"
+
+
+def test_demo_work_up_page_opens_in_a_browser(server):
+    """scripts/demo's second address: the work-up page of the demo patient, with its CSS."""
+    page = requests.get(server + "/app/demo", timeout=30)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "Patient/p30" in page.text and 'data-series="child_pugh"' in page.text
+    css = requests.get(server + "/app/static/app.css", timeout=10)
+    assert css.status_code == 200 and "grid-template-columns" in css.text

@@ -19,7 +19,7 @@ class IssNotAllowed(ValueError):
 
 
 def allowed_iss(iss: str, allow_http: bool, allowlist: tuple[str, ...]) -> str:
-    """The iss, normalised (no trailing slash), when the policy allows it.
+    """The iss, exactly as given (it is also the token's ``aud``), when the policy allows it.
 
     :raise IssNotAllowed: otherwise.
     """
@@ -27,7 +27,7 @@ def allowed_iss(iss: str, allow_http: bool, allowlist: tuple[str, ...]) -> str:
         _fhir_server({"fhirServer": iss}, allow_http, allowlist)
     except InvalidHookRequest as exc:
         raise IssNotAllowed(str(exc).replace("fhirServer", "iss", 1)) from None
-    return iss.rstrip("/")
+    return iss
 
 
 def allowed_endpoint(url: object, allow_http: bool) -> bool:

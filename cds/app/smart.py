@@ -65,7 +65,7 @@ def discover(iss: str, timeout: float, allow_http: bool) -> Endpoints:
 
     :raise SmartError: unreachable, not JSON, endpoints missing or not https, or no S256.
     """
-    url = f"{iss}/.well-known/smart-configuration"
+    url = f"{iss.rstrip('/')}/.well-known/smart-configuration"
     try:
         with requests.get(
             url, headers={"Accept": "application/json"}, timeout=timeout, stream=True

@@ -106,8 +106,10 @@ def plot(
             f"{escape(p.shown)} {escape(unit)}</title></circle>"
         )
         if len(series.points) <= LABEL_POINTS:
+            # Near an edge the label is anchored inwards so that it is not cut off.
+            anchor = "end" if px > WIDTH - RIGHT - 30 else "start" if px < LEFT + 30 else "middle"
             out.append(
-                f'<text class="value" x="{px:.1f}" y="{py - 8:.1f}" text-anchor="middle" '
+                f'<text class="value" x="{px:.1f}" y="{py - 8:.1f}" text-anchor="{anchor}" '
                 f'font-size="10" font-weight="bold">{escape(p.shown)}</text>'
             )
     out.append("</svg>")

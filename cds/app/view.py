@@ -35,7 +35,7 @@ def child_pugh(cp: dict[str, Any]) -> View:
         "cholestatic": cp["cholestatic_variant"],
         "rows": [
             {
-                "name": c["name"],
+                "name": texts()["components"].get(c["name"], c["name"]),
                 "points": dash(c["points"]),
                 "basis": c["basis"],
                 "source": source_text(c["source"]),

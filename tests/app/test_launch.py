@@ -132,3 +132,13 @@ def test_the_session_id_changes_at_sign_in(public_app, ehr):
     assert before != after
     client.set_cookie("hcc_app_session", before, path="/app")
     assert client.get("/app/workup").status_code == 401
+
+
+def test_aud_is_the_iss_exactly_as_the_ehr_sent_it(public_app, ehr):
+    auth, fhir = ehr
+    response = public_app.test_client().get(
+        "/app/launch",
+        query_string={"iss": fhir.base_url + "/", "launch": auth.mint_launch("Patient/p30")},
+    )
+    assert response.status_code == 302
+    assert query(response.headers["Location"])["aud"] == fhir.base_url + "/"

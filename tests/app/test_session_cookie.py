@@ -118,7 +118,7 @@ def test_session_save_extends_its_life(tmp_path):
 )
 def test_iss_policy(iss, allow_http, allowlist, ok):
     if ok:
-        assert allowed_iss(iss, allow_http, allowlist) == iss.rstrip("/")
+        assert allowed_iss(iss, allow_http, allowlist) == iss  # unchanged: it is the aud
     else:
         with pytest.raises(IssNotAllowed):
             allowed_iss(iss, allow_http, allowlist)
