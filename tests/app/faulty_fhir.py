@@ -11,13 +11,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FaultyFhir:
     def __init__(self, patient_id: str, mode: str) -> None:
-        """``mode``: ``searches-fail`` (500 on every search) or ``slow`` (sleep, then answer)."""
+        """``mode``: ``searches-fail`` (500 on every search), ``slow`` (sleep, then answer),
+        ``unauthorized`` or ``forbidden`` (401 or 403 on everything)."""
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 if outer.mode == "slow":
                     time.sleep(outer.delay)
+                if outer.mode in ("unauthorized", "forbidden"):
+                    status = 401 if outer.mode == "unauthorized" else 403
+                    return self.answer(status, {"resourceType": "OperationOutcome", "issue": []})
                 if self.path.endswith(f"/Patient/{patient_id}"):
                     body = {"resourceType": "Patient", "id": patient_id}
                     return self.answer(200, body)

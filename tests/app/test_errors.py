@@ -188,3 +188,16 @@ def test_partial_record_says_what_could_not_be_loaded(app, tmp_path):
     assert "could not be loaded" in html
     for what in ("laboratory results", "diagnoses", "procedures", "tumour findings and ECOG"):
         assert f"<li>{what}: server-error: HTTP 500</li>" in html
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "words"),
+    [("unauthorized", 401, "no longer accepts"), ("forbidden", 403, "Not allowed to read")],
+)
+def test_fhir_server_refuses_the_token(app, tmp_path, mode, status, words):
+    server = FaultyFhir("p1", mode)
+    try:
+        client = signed_in(app, tmp_path, server.base_url, "p1")
+        assert_page(client.get("/app/workup"), status, words)
+    finally:
+        server.stop()

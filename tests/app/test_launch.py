@@ -142,3 +142,13 @@ def test_aud_is_the_iss_exactly_as_the_ehr_sent_it(public_app, ehr):
     )
     assert response.status_code == 302
     assert query(response.headers["Location"])["aud"] == fhir.base_url + "/"
+
+
+def test_smart_v1_scopes_are_accepted(ehr, tmp_path):
+    auth, _ = ehr
+    auth.register_client(CLIENT_ID, [CALLBACK])
+    app = make_app(tmp_path, APP_SCOPES="launch openid fhirUser patient/*.read")
+    authorize, _, page = launch_to_workup(app, ehr, launch=auth.mint_launch("Patient/p30"))
+    assert query(authorize)["scope"] == "launch openid fhirUser patient/*.read"
+    assert page.status_code == 200
+    assert auth.state.tokens[-1]["scope"] == "launch openid fhirUser patient/*.read"

@@ -197,3 +197,14 @@ def test_plots_carry_words_not_only_colour(page):
     assert "3 mg/dL: 3 points above; trial limit" in svg  # the cut-off is named on the plot
     assert 'stroke-dasharray="6 4"' in svg  # and drawn dashed, unlike the values
     assert svg.count('class="value"') == len(HAND_WORKED["bilirubin"])  # each value written
+
+
+def test_window_setting_reaches_the_page(tmp_path):
+    app = make_app(tmp_path, APP_DEMO=True, APP_TREND_MONTHS=6)
+    html = app.test_client().get("/app/demo").get_data(as_text=True)
+    assert "Last 6 months (2026-05-15 to 2026-11-15)" in html
+    assert [d for d, _ in svg_points(html, "child_pugh")] == [
+        "2026-07-09",
+        "2026-09-10",
+        "2026-11-12",
+    ]
