@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from cds.app.link import smart_link
 from cds.render.messages import Messages, messages
 from cds.render.orders import plan_actions
 from cds.render.templates import card_texts, evidence_catalogue, render_file, table_cell
@@ -154,15 +155,21 @@ def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
     }
 
 
-def links(a: dict[str, Any], msgs: Messages, evidence_ids: list[str]) -> list[dict[str, str]]:
-    """Trial and guideline sources, opened by the EHR outside the chart."""
+def links(
+    a: dict[str, Any], msgs: Messages, evidence_ids: list[str], app_launch_url: str | None = None
+) -> list[dict[str, str]]:
+    """Trial and guideline sources, opened by the EHR outside the chart; then the work-up app,
+    which the EHR launches with the patient in context (no patient data in its URL)."""
     catalogue = evidence_catalogue()
     ids = [*evidence_ids, *(e["evidence"] for e in a["eligibility"].values())]
     unique = [i for n, i in enumerate(ids) if i in catalogue and i not in ids[:n]]
-    return [
+    found = [
         {"label": msgs.text(f"evidence.{i}.label"), "url": catalogue[i]["url"], "type": "absolute"}
         for i in unique
     ]
+    if app_launch_url:
+        found.append(smart_link(app_launch_url))
+    return found
 
 
 def source(evidence_id: str, msgs: Messages) -> dict[str, Any]:
@@ -242,9 +249,13 @@ def patient_view_models(a: dict[str, Any], msgs: Messages | None = None) -> list
 
 
 def patient_view_cards(
-    a: dict[str, Any], patient_id: str, msgs: Messages | None = None
+    a: dict[str, Any],
+    patient_id: str,
+    msgs: Messages | None = None,
+    app_launch_url: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The patient-view card for an assessment (none without HCC)."""
+    """The patient-view card for an assessment (none without HCC); with the work-up app's
+    launch URL, the card links to the app (a ``smart`` link) beside the evidence."""
     msgs = msgs or messages()
     cards = []
     for model in patient_view_models(a, msgs):
@@ -262,7 +273,7 @@ def patient_view_cards(
                 msgs,
                 source(spec["evidence"], msgs),
                 suggestions(spec, a, patient_id, msgs),
-                links(a, msgs, evidence_ids),
+                links(a, msgs, evidence_ids, app_launch_url),
             )
         )
     return cards
@@ -317,7 +328,7 @@ def order_cards(
                 msgs,
                 source("NCT00919009", msgs),
                 [],
-                links(a, msgs, evidence_ids),
+                links(a, msgs, evidence_ids, app_launch_url),
             )
         )
     return cards
