@@ -45,7 +45,7 @@ def bundle(n: int = OBSERVATIONS) -> dict[str, Any]:
             "id": f"bench-{i}",
             "status": "final",
             "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-            "subject": {"reference": "Patient/p30"},
+            "subject": {"reference": "Patient/p40"},
             "effectiveDateTime": when.isoformat(),
             "valueQuantity": {
                 "value": round(rng.uniform(low, high), 2),
@@ -82,6 +82,7 @@ def measure_fetch(data: dict[str, Any], settings: AppSettings) -> dict[str, Any]
             "LOG_LEVEL": "WARNING",
             "FHIR_TIMEOUT_SECONDS": 20.0,
             "FHIR_MAX_PAGES": 50,
+            "FHIR_ALLOW_LOOPBACK_HTTP": True,  # the Medplum server on loopback
         }
     )
     services = app.extensions["hcc_cds"]
@@ -89,7 +90,7 @@ def measure_fetch(data: dict[str, Any], settings: AppSettings) -> dict[str, Any]
         server.load(copy.deepcopy(data))
         try:
             samples = timed(
-                lambda: load_from_fhir(services, settings, server.base_url, "none", "p30"), 5
+                lambda: load_from_fhir(services, settings, server.base_url, "none", "p40"), 5
             )
         except AppError as exc:
             return {"failed": str(exc)}
@@ -104,7 +105,9 @@ def measure() -> dict[str, Any]:
     page(loaded, AS_OF, settings)  # warm: imports, templates, validation cache
 
     def card() -> None:
-        patient_view_cards(to_json(assess_record(record, AS_OF)), "p30", "https://x/app/launch")
+        patient_view_cards(
+            to_json(assess_record(record, AS_OF)), "p40", app_launch_url="https://x/app/launch"
+        )
 
     card()
     return {

@@ -364,6 +364,6 @@ def test_demo_work_up_page_opens_in_a_browser(server):
     """scripts/demo's second address: the work-up page of the demo patient, with its CSS."""
     page = requests.get(server.base + "/app/demo", timeout=30)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
-    assert "Patient/p30" in page.text and 'data-series="child_pugh"' in page.text
+    assert "Patient/p40" in page.text and 'data-series="child_pugh"' in page.text
     css = requests.get(server.base + "/app/static/app.css", timeout=10)
     assert css.status_code == 200 and "grid-template-columns" in css.text

@@ -3,6 +3,6 @@
 ``routes`` is the blueprint; ``smart`` the OAuth flow (Authlib); ``sessions`` the server-side
 session store; ``iss_policy`` which FHIR servers may launch it; ``workup`` fetches and assesses
 the patient in context; ``view`` turns the assessment into the page's view model; ``trends`` and
-``svg`` the plots; ``pages`` the HTML (texts in ``cards/app-en.json``); ``link`` the card's
+``svg`` the plots; ``pages`` the HTML (texts in the catalogue, ``app.*``); ``link`` the card's
 ``smart`` link.
 """

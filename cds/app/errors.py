@@ -8,7 +8,7 @@ from cds.app.pages import render, texts
 
 
 class AppError(Exception):
-    """A failure shown to the user; ``key`` names its title and text in cards/app-en.json."""
+    """A failure shown to the user; ``key`` names its title and text (catalogue app.errors.*)."""
 
     def __init__(self, key: str, status: int, detail: str = "") -> None:
         super().__init__(f"{key}: {detail}" if detail else key)

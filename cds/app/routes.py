@@ -113,7 +113,8 @@ def build_app_blueprint(
             raise AppError("iss_not_allowed", 403, str(exc)) from None
         endpoints = discover(iss, settings.http_timeout_seconds, services.url_policy)
         url, pending = authorization_request(smart_client, endpoints, iss, launch_id)
-        session_id = store.create({"iss": iss, "pending": pending, "created": time.time()})
+        session_id = store.create({"iss": iss, "created": time.time()})
+        store.put_pending(session_id, pending["state"], pending)
         response = redirect(url, 302)
         set_session_cookie(response, session_id, settings)
         log.info(
@@ -127,8 +128,10 @@ def build_app_blueprint(
     def callback() -> Response:
         """The authorization server's answer: check ``state``, then exchange the code."""
         session_id, data = current_session()
-        pending = data.get("pending")
-        if not pending or param("state") != pending["state"]:
+        state = param("state")
+        # Taken once (atomically, in the storage): a replayed or forged state finds nothing.
+        pending = store.take_pending(session_id, state) if state else None
+        if pending is None:
             store.delete(session_id)
             raise AppError("state_mismatch", 400)
         error = param("error")

@@ -25,7 +25,7 @@ MAX_DISCOVERY_BYTES = 256 * 1024
 
 
 class SmartError(Exception):
-    """A step of the launch failed; ``key`` names the page in cards/app-en.json."""
+    """A step of the launch failed; ``key`` names the page in the catalogue (app.errors.*)."""
 
     def __init__(self, key: str, status: int, detail: str = "") -> None:
         super().__init__(f"{key}: {detail}")

@@ -31,6 +31,7 @@ from cds.fhir.extract import (
     tumour_findings_by_date,
 )
 from cds.fhir.record import PatientRecord
+from cds.render.messages import messages
 
 TREND_LABS = ("bilirubin", "albumin", "inr", "platelets", "creatinine", "afp")
 SCORE_LABS = ("bilirubin", "albumin", "inr")
@@ -39,7 +40,7 @@ SCORE_LABS = ("bilirubin", "albumin", "inr")
 @dataclass(frozen=True)
 class Cutoff:
     value: float
-    key: str  # its label in cards/app-en.json trends.cutoffs
+    key: str  # its label in the catalogue, app.trends.cutoffs.*
     uln: float | None = None  # for the creatinine label
 
 
@@ -199,7 +200,7 @@ def score_series(
             cp.points.append(Point(day, score.score, f"{score.score} {score.cls}", sources))
         else:
             low, high = score.score_range
-            cp.gaps.append(Gap(day, low, high, "; ".join(score.missing)))
+            cp.gaps.append(Gap(day, low, high, "; ".join(map(messages().note, score.missing))))
         if day not in albi_days:
             continue  # a new INR or diagnosis does not change ALBI
         result = score_albi(inputs.labs, day)

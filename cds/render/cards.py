@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from cds.app.link import smart_link
 from cds.render.messages import Messages, messages
 from cds.render.orders import plan_actions
 from cds.render.templates import card_texts, evidence_catalogue, render_file, table_cell
@@ -168,7 +167,7 @@ def links(
         for i in unique
     ]
     if app_launch_url:
-        found.append(smart_link(app_launch_url))
+        found.append({"label": msgs.text("link.work-up"), "url": app_launch_url, "type": "smart"})
     return found
 
 
@@ -328,7 +327,7 @@ def order_cards(
                 msgs,
                 source("NCT00919009", msgs),
                 [],
-                links(a, msgs, evidence_ids, app_launch_url),
+                links(a, msgs, evidence_ids),
             )
         )
     return cards

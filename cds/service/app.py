@@ -13,7 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from cds.app.routes import build_app_blueprint
-from cds.app.sessions import SqliteSessionStore
+from cds.app.sessions import SessionStore
 from cds.app.settings import APP_DEFAULTS, AppSettings
 from cds.errors import CdsError
 from cds.fhir import units, validate
@@ -226,7 +226,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, announce: bool = Tr
     app.register_blueprint(build_blueprint(services))
     app_settings = AppSettings.from_config(app.config)
     services.app_registered = app_settings.client_id is not None
-    sessions = SqliteSessionStore(settings.database, app_settings.session_seconds)
+    sessions = SessionStore(services.storage, app_settings.session_seconds)
     app.register_blueprint(build_app_blueprint(services, app_settings, sessions))
     register_errors(app)
     register_cors(app, settings.cors_origins)

@@ -4,6 +4,7 @@ the test EHR's Authlib authorization server, both on loopback ports chosen by th
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
+from cds.app.sessions import SessionStore
 from cds.service.app import create_app
+from cds.storage import open_storage
 from tests.app.ehr_auth_server import AuthServer
 from tests.integration.fhir_server import FhirServer, require_fhir_server, start_fhir_server
 
@@ -35,6 +38,11 @@ def ehr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AuthServer, 
         fhir.load(ROOT / "fhir_fixtures" / "nct00919009_eligible.json")
         yield auth, fhir
     auth.stop()
+
+
+def app_store(tmp_path: Path, lifetime: int, clock: Any = time.time) -> SessionStore:
+    """The app's session store on the database make_app's app uses (SQLite in tmp_path)."""
+    return SessionStore(open_storage(None, str(tmp_path / "app.sqlite3")), lifetime, clock)
 
 
 def make_app(tmp_path: Path, **config: Any) -> Any:

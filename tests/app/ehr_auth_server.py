@@ -8,7 +8,7 @@ plain dicts here.
 
     server = start_auth_server(fhir_base)      # a thread serving http://127.0.0.1:<port>
     server.register_client("hcc-app", ["http://…/app/callback"], secret=None)
-    launch = server.mint_launch("Patient/p30")
+    launch = server.mint_launch("Patient/p40")
 """
 
 from __future__ import annotations

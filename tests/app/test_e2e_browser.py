@@ -68,12 +68,12 @@ def card_link(service: str, fhir_base: str) -> dict:
         "hook": "patient-view",
         "hookInstance": "e2e-1",
         "fhirServer": fhir_base,
-        "context": {"userId": "Practitioner/dr-lee", "patientId": "p30"},
+        "context": {"userId": "Practitioner/dr-lee", "patientId": "p40"},
     }
     answer = requests.post(f"{service}/cds-services/hcc-assessment", json=body, timeout=60)
     assert answer.status_code == 200, answer.text
     (card,) = answer.json()["cards"]
-    (link,) = card["links"]
+    (link,) = [link for link in card["links"] if link["type"] == "smart"]
     assert link["type"] == "smart" and link["url"] == f"{service}/app/launch"
     return link
 
@@ -82,7 +82,7 @@ def test_from_the_card_link_to_the_work_up_page(ehr, service, browser_context):
     auth, fhir = ehr
     link = card_link(service, fhir.base_url)
     # The EHR opens a smart link with its FHIR base URL (iss) and a launch id for the chart.
-    launch = auth.mint_launch("Patient/p30")
+    launch = auth.mint_launch("Patient/p40")
     page = browser_context.new_page()
     blocked: list[str] = []
     page.on(
@@ -118,4 +118,4 @@ def test_from_the_card_link_to_the_work_up_page(ehr, service, browser_context):
         page.screenshot(path=str(ARTIFACTS / f"workup-{width}-top.png"))
         for part in ("trend-child_pugh", "trend-bilirubin", "trend-tumour_size", "protocols"):
             page.locator(f"#{part}").screenshot(path=str(ARTIFACTS / f"{part}-{width}.png"))
-    assert re.search(r"Patient/p30", page.content())
+    assert re.search(r"Patient/p40", page.content())

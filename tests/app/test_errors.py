@@ -7,8 +7,7 @@ import time
 import pytest
 import requests
 
-from cds.app.sessions import SqliteSessionStore
-from tests.app.conftest import CLIENT_ID, make_app, path_of, query, sign_in
+from tests.app.conftest import CLIENT_ID, app_store, make_app, path_of, query, sign_in
 from tests.app.faulty_fhir import FaultyFhir
 
 CALLBACK = "http://localhost/app/callback"
@@ -76,7 +75,7 @@ def test_iss_without_a_smart_configuration(app):
 def test_state_mismatch(app, ehr):
     auth, _ = ehr
     client = app.test_client()
-    started = start(client, ehr, launch=auth.mint_launch("Patient/p30"))
+    started = start(client, ehr, launch=auth.mint_launch("Patient/p40"))
     callback = sign_in(started.headers["Location"])
     forged = path_of(callback).replace(f"state={query(callback)['state']}", "state=forged")
     assert_page(client.get(forged), 400, "does not belong to this browser")
@@ -95,7 +94,7 @@ def test_callback_without_a_session(app):
 def test_authorize_endpoint_error(app, ehr, error, status, words):
     auth, _ = ehr
     client = app.test_client()
-    started = start(client, ehr, launch=auth.mint_launch("Patient/p30"))
+    started = start(client, ehr, launch=auth.mint_launch("Patient/p40"))
     state = query(started.headers["Location"])["state"]
     response = client.get(f"/app/callback?error={error}&state={state}")
     assert_page(response, status, words)
@@ -104,7 +103,7 @@ def test_authorize_endpoint_error(app, ehr, error, status, words):
 def test_token_endpoint_error(app, ehr):
     auth, _ = ehr
     client = app.test_client()
-    started = start(client, ehr, launch=auth.mint_launch("Patient/p30"))
+    started = start(client, ehr, launch=auth.mint_launch("Patient/p40"))
     callback = sign_in(started.headers["Location"])
     auth.state.token_error = "invalid_grant"
     try:
@@ -129,7 +128,7 @@ def test_work_up_without_a_session(app):
 
 def signed_in(app, tmp_path, iss: str, patient: str, lifetime: int = 3600, clock=None):
     """A session as the callback leaves it, written straight into the app's store."""
-    store = SqliteSessionStore(str(tmp_path / "app.sqlite3"), lifetime, clock or time.time)
+    store = app_store(tmp_path, lifetime, clock or time.time)
     session_id = store.create(
         {"iss": iss, "patient": patient, "access_token": "t0k3n", "expires_at": None, "scope": ""}
     )
@@ -141,19 +140,19 @@ def signed_in(app, tmp_path, iss: str, patient: str, lifetime: int = 3600, clock
 def test_expired_session(app, ehr, tmp_path):
     _, fhir = ehr
     now = [1_000_000.0]
-    client = signed_in(app, tmp_path, fhir.base_url, "p30", lifetime=60, clock=lambda: now[0])
+    client = signed_in(app, tmp_path, fhir.base_url, "p40", lifetime=60, clock=lambda: now[0])
     # The app's own store reads the real clock: a session saved 61 s "ago" by this clock has
     # expired by the time it is read.
-    store = SqliteSessionStore(str(tmp_path / "app.sqlite3"), 60)
+    store = app_store(tmp_path, 60)
     assert store.load(client.get_cookie("hcc_app_session", path="/app").value) is None
     assert_page(client.get("/app/workup"), 401, "session has ended")
 
 
 def test_expired_access_token(app, ehr, tmp_path):
     _, fhir = ehr
-    store = SqliteSessionStore(str(tmp_path / "app.sqlite3"), 3600)
+    store = app_store(tmp_path, 3600)
     session_id = store.create(
-        {"iss": fhir.base_url, "patient": "p30", "access_token": "t", "expires_at": 1.0}
+        {"iss": fhir.base_url, "patient": "p40", "access_token": "t", "expires_at": 1.0}
     )
     client = app.test_client()
     client.set_cookie("hcc_app_session", session_id, path="/app")

@@ -38,7 +38,7 @@ def launch_to_workup(app, ehr, **params):
 def test_ehr_launch_reaches_the_work_up_of_the_patient_in_context(public_app, ehr):
     auth, fhir = ehr
     authorize, client, page = launch_to_workup(
-        public_app, ehr, launch=auth.mint_launch("Patient/p30")
+        public_app, ehr, launch=auth.mint_launch("Patient/p40")
     )
     sent = query(authorize)
     assert sent["aud"] == fhir.base_url
@@ -48,14 +48,14 @@ def test_ehr_launch_reaches_the_work_up_of_the_patient_in_context(public_app, eh
     assert len(sent["state"]) >= 24
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Patient/p30" in html
+    assert "Patient/p40" in html
     assert '<dd data-field="child_pugh.score">11</dd>' in html
     assert '<dd data-field="albi.score">-1.15</dd>' in html
 
 
 def test_the_token_never_reaches_the_browser(public_app, ehr):
     auth, _ = ehr
-    _, client, page = launch_to_workup(public_app, ehr, launch=auth.mint_launch("Patient/p30"))
+    _, client, page = launch_to_workup(public_app, ehr, launch=auth.mint_launch("Patient/p40"))
     token = auth.state.tokens[-1]["access_token"]
     assert token not in page.get_data(as_text=True)
     cookie = client.get_cookie("hcc_app_session", path="/app")
@@ -67,7 +67,7 @@ def test_pkce_verifier_matches_the_challenge_the_server_checked(public_app, ehr)
     """The authorization server refuses a code without the right verifier: a finished launch
     proves the S256 pair; here the challenge is also checked to be the S256 of 43+ chars."""
     auth, _ = ehr
-    authorize, _, page = launch_to_workup(public_app, ehr, launch=auth.mint_launch("Patient/p30"))
+    authorize, _, page = launch_to_workup(public_app, ehr, launch=auth.mint_launch("Patient/p40"))
     challenge = query(authorize)["code_challenge"]
     assert page.status_code == 200
     assert base64.urlsafe_b64decode(challenge + "=") and len(challenge) == len(
@@ -88,7 +88,7 @@ def test_standalone_launch_asks_for_a_patient(public_app, ehr):
 def test_standalone_launch_with_the_configured_default_server(ehr, tmp_path):
     auth, fhir = ehr
     auth.register_client(CLIENT_ID, [CALLBACK])
-    auth.state.standalone_patient = "Patient/p30"
+    auth.state.standalone_patient = "Patient/p40"
     app = make_app(tmp_path, APP_DEFAULT_ISS=fhir.base_url)
     client = app.test_client()
     started = client.get("/app/launch")
@@ -100,7 +100,7 @@ def test_confidential_client_authenticates_with_its_secret(ehr, tmp_path):
     auth, _ = ehr
     auth.register_client("hcc-confidential", [CALLBACK], secret="s3cret-value")
     app = make_app(tmp_path, APP_CLIENT_ID="hcc-confidential", APP_CLIENT_SECRET="s3cret-value")
-    _, _, page = launch_to_workup(app, ehr, launch=auth.mint_launch("Patient/p30"))
+    _, _, page = launch_to_workup(app, ehr, launch=auth.mint_launch("Patient/p40"))
     assert page.status_code == 200
 
 
@@ -112,7 +112,7 @@ def test_confidential_client_with_a_wrong_secret_is_refused(ehr, tmp_path):
     client = app.test_client()
     started = client.get(
         "/app/launch",
-        query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p30")},
+        query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p40")},
     )
     finished = client.get(path_of(sign_in(started.headers["Location"])))
     assert finished.status_code == 502
@@ -124,7 +124,7 @@ def test_the_session_id_changes_at_sign_in(public_app, ehr):
     client = public_app.test_client()
     started = client.get(
         "/app/launch",
-        query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p30")},
+        query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p40")},
     )
     before = client.get_cookie("hcc_app_session", path="/app").value
     client.get(path_of(sign_in(started.headers["Location"])))
@@ -138,7 +138,7 @@ def test_aud_is_the_iss_exactly_as_the_ehr_sent_it(public_app, ehr):
     auth, fhir = ehr
     response = public_app.test_client().get(
         "/app/launch",
-        query_string={"iss": fhir.base_url + "/", "launch": auth.mint_launch("Patient/p30")},
+        query_string={"iss": fhir.base_url + "/", "launch": auth.mint_launch("Patient/p40")},
     )
     assert response.status_code == 302
     assert query(response.headers["Location"])["aud"] == fhir.base_url + "/"
@@ -148,7 +148,7 @@ def test_smart_v1_scopes_are_accepted(ehr, tmp_path):
     auth, _ = ehr
     auth.register_client(CLIENT_ID, [CALLBACK])
     app = make_app(tmp_path, APP_SCOPES="launch openid fhirUser patient/*.read")
-    authorize, _, page = launch_to_workup(app, ehr, launch=auth.mint_launch("Patient/p30"))
+    authorize, _, page = launch_to_workup(app, ehr, launch=auth.mint_launch("Patient/p40"))
     assert query(authorize)["scope"] == "launch openid fhirUser patient/*.read"
     assert page.status_code == 200
     assert auth.state.tokens[-1]["scope"] == "launch openid fhirUser patient/*.read"

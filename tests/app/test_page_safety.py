@@ -17,7 +17,7 @@ def test_values_from_the_record_are_escaped():
     data = json.loads(FIXTURE.read_text(encoding="utf-8"))
     for entry in data["entry"]:
         resource = entry["resource"]
-        if resource["id"] == "p30-bili-2026-11-12":
+        if resource["id"] == "p40-bili-2026-11-12":
             resource["valueQuantity"]["unit"] = INJECTED  # an unknown unit: shown as written
             resource["valueQuantity"]["code"] = INJECTED
     html = page(Loaded(load_record(data)), date(2026, 11, 15), AppSettings.from_config({}))

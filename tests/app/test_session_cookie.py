@@ -6,7 +6,6 @@ import pytest
 
 from cds.app.iss_policy import IssNotAllowed, allowed_iss
 from cds.fhir.url_policy import UrlPolicy
-from cds.app.sessions import SqliteSessionStore, digest
 from tests.app.conftest import make_app
 
 
@@ -14,11 +13,11 @@ from tests.app.conftest import make_app
 def launched(ehr, tmp_path):
     """A launch answered for an app reached over https (as behind a TLS proxy)."""
     auth, fhir = ehr
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, PUBLIC_BASE_URL="https://cds.hospital.example")
     client = app.test_client()
     return client.get(
         "/app/launch",
-        query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p30")},
+        query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p40")},
         base_url="https://cds.hospital.example",
     )
 
@@ -41,7 +40,7 @@ def test_cookie_on_loopback_is_not_secure_and_lax(ehr, tmp_path):
     client = make_app(tmp_path).test_client()
     response = client.get(
         "/app/launch",
-        query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p30")},
+        query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p40")},
         base_url="http://127.0.0.1:8080",
     )
     attributes = cookie_attributes(response)
@@ -49,12 +48,28 @@ def test_cookie_on_loopback_is_not_secure_and_lax(ehr, tmp_path):
     assert "httponly" in attributes and "SameSite=Lax" in response.headers["Set-Cookie"]
 
 
+def test_no_launch_off_loopback_without_a_public_base_url(ehr, tmp_path):
+    """The redirect URI never comes from a Host header: off loopback it needs the base URL."""
+    auth, fhir = ehr
+    response = (
+        make_app(tmp_path)
+        .test_client()
+        .get(
+            "/app/launch",
+            query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p40")},
+            base_url="https://evil.example",
+        )
+    )
+    assert response.status_code == 503 and "Set-Cookie" not in response.headers
+    assert "evil.example" not in response.get_data(as_text=True)
+
+
 def test_cookie_forced_secure_even_on_loopback(ehr, tmp_path):
     auth, fhir = ehr
     client = make_app(tmp_path, APP_COOKIE_SECURE="true").test_client()
     response = client.get(
         "/app/launch",
-        query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p30")},
+        query_string={"iss": fhir.base_url, "launch": auth.mint_launch("Patient/p40")},
     )
     assert "secure" in cookie_attributes(response)
 
@@ -77,31 +92,6 @@ def test_frame_ancestors_from_an_environment_value(tmp_path):
         "frame-ancestors 'self' https://a.example https://b.example"
         in response.headers["Content-Security-Policy"]
     )
-
-
-def test_session_store_keeps_only_a_digest_of_the_id(tmp_path):
-    now = [1000.0]
-    store = SqliteSessionStore(str(tmp_path / "s.sqlite3"), 60, lambda: now[0])
-    session_id = store.create({"access_token": "abc"})
-    with store.connections.connection() as db:
-        keys = [row[0] for row in db.execute("SELECT id_sha256 FROM app_sessions")]
-    assert keys == [digest(session_id)] and session_id not in keys
-    assert store.load(session_id) == {"access_token": "abc"}
-    now[0] += 61
-    assert store.load(session_id) is None
-    assert store.load("unknown") is None
-
-
-def test_session_save_extends_its_life(tmp_path):
-    now = [1000.0]
-    store = SqliteSessionStore(str(tmp_path / "s.sqlite3"), 60, lambda: now[0])
-    session_id = store.create({"n": 1})
-    now[0] += 50
-    store.save(session_id, {"n": 2})
-    now[0] += 50
-    assert store.load(session_id) == {"n": 2}
-    store.delete(session_id)
-    assert store.load(session_id) is None
 
 
 @pytest.mark.parametrize(
