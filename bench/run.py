@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cli, fallback, http_load, pipeline, replicas, slow_clients
+from bench import cli, fallback, http_load, pipeline, replicas, slow_clients, workup
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"ratio": 3.0, "p99_1000": 50.0, "http_share": 0.5, "fallback_ms": 300.0}
@@ -211,6 +211,7 @@ def main() -> int:
     command_line = cli.measure()
     text = report(warm, cold, http, slow, clients, command_line)
     text += "\n" + "\n".join(replicas.measure())
+    text += "\n" + "\n".join(workup.report(workup.measure()))
     notes = ROOT / "bench" / "NOTES.md"
     if notes.exists():
         text += "\n" + notes.read_text(encoding="utf-8")

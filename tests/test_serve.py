@@ -40,6 +40,7 @@ DEV_ENV = {
     "CDS_DEADLINE_SECONDS": str(DEADLINE),
     "CDS_FHIR_TIMEOUT_SECONDS": "10",
     "CDS_FHIR_ALLOW_LOOPBACK_HTTP": "true",
+    "CDS_APP_DEMO": "true",  # as scripts/demo runs it
 }
 
 
@@ -357,3 +358,12 @@ def test_calls_naming_a_dripping_fhir_server_do_not_starve_others(server, fhir):
         for call in slow:  # each ends by its deadline, with a card naming the late labs
             card = call.result(timeout=30).json()["cards"][0]
             assert "could not obtain 'labs': timeout" in card["detail"]
+
+
+def test_demo_work_up_page_opens_in_a_browser(server):
+    """scripts/demo's second address: the work-up page of the demo patient, with its CSS."""
+    page = requests.get(server.base + "/app/demo", timeout=30)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "Patient/p40" in page.text and 'data-series="child_pugh"' in page.text
+    css = requests.get(server.base + "/app/static/app.css", timeout=10)
+    assert css.status_code == 200 and "grid-template-columns" in css.text

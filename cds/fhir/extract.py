@@ -7,11 +7,12 @@ Anything unusable becomes an input with a problem, never a guessed value.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, TypeVar
 
 from cds.clinical.evidence import Fact, Lab, Source
@@ -160,12 +161,36 @@ class ObservationIndex:
         found = [entry for pair in wanted for entry in self.by_code.get(pair, [])[:1]]
         return max(found, key=lambda e: e[0]) if found else None
 
+    def up_to(self, day: date) -> ObservationIndex:
+        """A view answering :meth:`latest` as of an earlier ``day`` (a binary search per code,
+        nothing copied): what the trends ask at every date."""
+        return _IndexUpTo(self, day)
+
     def restricted(self, keep: Callable[[date], bool]) -> ObservationIndex:
         """A view holding only the Observations whose date passes ``keep``."""
         view = ObservationIndex((), date.max)
         for pair, entries in self.by_code.items():
             view.by_code[pair] = [e for e in entries if keep(e[0])]
         return view
+
+
+class _IndexUpTo(ObservationIndex):
+    def __init__(self, index: ObservationIndex, day: date) -> None:
+        self.by_code = index.by_code
+        self.day = -day.toordinal()
+
+    def latest(self, wanted: frozenset[Code]) -> tuple[date, Resource] | None:
+        found = []
+        for pair in wanted:
+            entries = self.by_code.get(pair, [])
+            # Entries are newest first: the first one dated on or before the day.
+            i = bisect_left(entries, self.day, key=lambda e: -e[0].toordinal())
+            if i < len(entries):
+                found.append(entries[i])
+        return max(found, key=lambda e: e[0]) if found else None
+
+    def restricted(self, keep: Callable[[date], bool]) -> ObservationIndex:
+        return super().restricted(lambda d: d <= date.fromordinal(-self.day) and keep(d))
 
 
 def verification(cond: Resource) -> set[str]:
@@ -227,15 +252,31 @@ def concept_name(concept: Any) -> str | None:
 class Extractor:
     """Builds :class:`PatientInputs` from one patient's record on an assessment date."""
 
-    def __init__(self, record: PatientRecord, as_of: date) -> None:
+    def __init__(
+        self,
+        record: PatientRecord,
+        as_of: date,
+        index: ObservationIndex | None = None,
+        labs_read: dict[tuple[str, int], Lab] | None = None,
+    ) -> None:
         self.record = record
         self.as_of = as_of
-        observations = record.of_type("Observation")
-        self.index = ObservationIndex(observations, as_of)
-        self.future = ObservationIndex(observations, as_of, future=True)
-        self.preliminary = ObservationIndex(observations, as_of, PRELIMINARY)
+        self.index = index or ObservationIndex(record.of_type("Observation"), as_of)
+        # Labs already read, by analyte and Observation: the trends read the same results at
+        # many dates (a result reads the same whatever the date; only its age differs).
+        self.labs_read = labs_read if labs_read is not None else {}
         self.conditions = counting_conditions(record)
         self.problems: list[str] = list(record.notes)
+
+    @cached_property
+    def future(self) -> ObservationIndex:
+        """The Observations dated after the assessment date (listed as not used)."""
+        return ObservationIndex(self.record.of_type("Observation"), self.as_of, future=True)
+
+    @cached_property
+    def preliminary(self) -> ObservationIndex:
+        """The preliminary Observations (listed as not used when newer than the final ones)."""
+        return ObservationIndex(self.record.of_type("Observation"), self.as_of, PRELIMINARY)
 
     def valid(self, resource: Resource) -> bool:
         """Validate a selected resource; an invalid one is reported and not used."""
@@ -246,9 +287,28 @@ class Extractor:
 
     def lab(self, analyte: str, index: ObservationIndex | None = None) -> Lab | None:
         hit = (index or self.index).latest(codes.LAB_CODES[analyte])
-        if hit is None:
-            return None
-        when, obs = hit
+        return None if hit is None else self.lab_from(analyte, *hit)
+
+    def lab_history(self, analyte: str, since: date) -> list[Lab]:
+        """Every counting result of the analyte dated from ``since`` to ``as_of``, oldest first
+        (a result coded twice, e.g. under two LOINC codes, is read once)."""
+        seen: set[int] = set()
+        found = []
+        for pair in codes.LAB_CODES[analyte]:
+            for when, obs in self.index.by_code.get(pair, []):
+                if when >= since and id(obs) not in seen:
+                    seen.add(id(obs))
+                    found.append(self.lab_from(analyte, when, obs))
+        return sorted(found, key=lambda lab: (lab.source.date or date.min, lab.source.resource))
+
+    def lab_from(self, analyte: str, when: date, obs: Resource) -> Lab:
+        """One Observation as a lab in the analyte's canonical unit, or with the problem."""
+        key = (analyte, id(obs))
+        if key not in self.labs_read:
+            self.labs_read[key] = self.read_lab(analyte, when, obs)
+        return self.labs_read[key]
+
+    def read_lab(self, analyte: str, when: date, obs: Resource) -> Lab:
         source_id = ref(obs)
         q = obs.get("valueQuantity")
         canonical = CANONICAL[analyte].unit
@@ -518,6 +578,76 @@ class Extractor:
 def extract(record: PatientRecord, as_of: date) -> PatientInputs:
     """The clinical inputs of one patient on ``as_of``."""
     return Extractor(record, as_of).inputs()
+
+
+def lab_histories(
+    record: PatientRecord,
+    analytes: Iterable[str],
+    since: date,
+    until: date,
+    index: ObservationIndex | None = None,
+) -> dict[str, list[Lab]]:
+    """Each analyte's results from ``since`` to ``until``, oldest first, in canonical units
+    (``index``: the record's Observations indexed on ``until``, when already built)."""
+    extractor = Extractor(record, until, index)
+    return {name: extractor.lab_history(name, since) for name in analytes}
+
+
+def documented_by(record: PatientRecord, day: date) -> PatientRecord:
+    """The record as it stood on ``day`` for Conditions: those dated later are left out (an
+    undated Condition is kept, as the assessment keeps it). Observations need no such view:
+    the extractor's index already drops results dated after its date."""
+    conditions = [c for c in record.of_type("Condition") if (condition_date(c) or date.min) <= day]
+    return replace(record, by_type={**record.by_type, "Condition": conditions}, notes=[])
+
+
+def liver_inputs_over_time(
+    record: PatientRecord, days: Iterable[date], index: ObservationIndex | None = None
+) -> list[PatientInputs]:
+    """The inputs of Child-Pugh and ALBI as they stood on each day: the latest labs on or
+    before it (the scores judge their age), ascites, encephalopathy and cholestatic disease as
+    documented by then. One index of the Observations serves every day."""
+    days = list(days)
+    if not days:
+        return []
+    index = index or ObservationIndex(record.of_type("Observation"), max(days))
+    labs_read: dict[tuple[str, int], Lab] = {}
+    found = []
+    for day in days:
+        extractor = Extractor(documented_by(record, day), day, index.up_to(day), labs_read)
+        found.append(
+            PatientInputs(
+                patient=ref(record.patient),
+                birth_date=None,
+                hcc=None,
+                labs=LiverLabs(
+                    bilirubin=extractor.lab("bilirubin"),
+                    albumin=extractor.lab("albumin"),
+                    inr=extractor.lab("inr"),
+                ),
+                ascites=extractor.graded(codes.ASCITES),
+                encephalopathy=extractor.graded(codes.ENCEPHALOPATHY),
+                cholestatic_disease=extractor.condition(codes.CHOLESTATIC),
+            )
+        )
+    return found
+
+
+def tumour_findings_by_date(
+    record: PatientRecord, until: date, index: ObservationIndex | None = None
+) -> list[tuple[date, Tumour]]:
+    """For each date with a tumour finding, what was documented on that very date (no carry
+    forward from earlier dates), read as the assessment reads it."""
+    index = index or ObservationIndex(record.of_type("Observation"), until)
+    finding_codes = (codes.TUMOUR_SIZE | codes.AJCC_T | codes.AJCC_N | codes.AJCC_M) | frozenset(
+        codes.PROJECT_OBSERVATIONS
+    )
+    days = sorted({d for pair in finding_codes for d, _ in index.by_code.get(pair, [])})
+    found = []
+    for day in days:
+        view = index.restricted(day.__eq__)
+        found.append((day, Extractor(documented_by(record, day), day, view).tumour(None)))
+    return found
 
 
 # --- value readers (each returns None when it cannot read the value) -----------------------------

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from cds.errors import MissingData
 from cds.fhir.client import FhirClient, FhirFetchError, next_link
+from cds.fhir.record import PatientRecord, flatten, record_from_resources
 
 Resource = dict[str, Any]
 TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
@@ -52,6 +53,26 @@ class Gathered:
         lost = {kind(templates[k]) for k in incomplete if k in templates}
         kept = {kind(t) for k, t in templates.items() if k not in incomplete}
         return lost - kept
+
+
+def gathered_record(
+    gathered: Gathered, patient_id: str, templates: dict[str, str]
+) -> PatientRecord:
+    """The patient's record from what was gathered, knowing which resource types were lost."""
+    return record_and_resources(gathered, patient_id, templates)[0]
+
+
+def record_and_resources(
+    gathered: Gathered, patient_id: str, templates: dict[str, str]
+) -> tuple[PatientRecord, list[Resource]]:
+    """The patient's record, and every resource gathered (flattened out of their Bundles; the
+    order checks look for a Medication among them)."""
+    aliases: dict[str, str] = {}
+    notes = gathered.notes()
+    resources = flatten(gathered.resources, aliases, notes)
+    record = record_from_resources(resources, patient_id, aliases, notes)
+    record.unavailable = gathered.unavailable_types(templates)
+    return record, resources
 
 
 def render_template(template: str, context: dict[str, Any]) -> str | None:

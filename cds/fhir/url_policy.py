@@ -50,6 +50,16 @@ class UrlRefused(ValueError):
         self.reason = reason
 
 
+def is_loopback_host(host: str) -> bool:
+    """A loopback name or address (without port or brackets)."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class AllowedUrl:
     """A URL in canonical form; ``port`` is the effective port (443 for https when omitted)."""
@@ -72,12 +82,7 @@ class AllowedUrl:
 
     @property
     def is_loopback(self) -> bool:
-        if self.host in LOOPBACK_NAMES:
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback_host(self.host)
 
     def same_origin(self, other: AllowedUrl) -> bool:
         return (self.scheme, self.host, self.port) == (other.scheme, other.host, other.port)

@@ -168,15 +168,21 @@ def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
     }
 
 
-def links(a: dict[str, Any], msgs: Messages, evidence_ids: list[str]) -> list[dict[str, str]]:
-    """Trial and guideline sources, opened by the EHR outside the chart."""
+def links(
+    a: dict[str, Any], msgs: Messages, evidence_ids: list[str], app_launch_url: str | None = None
+) -> list[dict[str, str]]:
+    """Trial and guideline sources, opened by the EHR outside the chart; then the work-up app,
+    which the EHR launches with the patient in context (no patient data in its URL)."""
     catalogue = evidence_catalogue()
     ids = [*evidence_ids, *(e["evidence"] for e in a["eligibility"].values())]
     unique = [i for n, i in enumerate(ids) if i in catalogue and i not in ids[:n]]
-    return [
+    found = [
         {"label": msgs.text(f"evidence.{i}.label"), "url": catalogue[i]["url"], "type": "absolute"}
         for i in unique
     ]
+    if app_launch_url:
+        found.append({"label": msgs.text("link.work-up"), "url": app_launch_url, "type": "smart"})
+    return found
 
 
 def source(evidence_id: str, msgs: Messages) -> dict[str, Any]:
@@ -256,9 +262,13 @@ def patient_view_models(a: dict[str, Any], msgs: Messages | None = None) -> list
 
 
 def patient_view_cards(
-    a: dict[str, Any], patient_id: str, msgs: Messages | None = None
+    a: dict[str, Any],
+    patient_id: str,
+    msgs: Messages | None = None,
+    app_launch_url: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The patient-view card for an assessment (none without HCC)."""
+    """The patient-view card for an assessment (none without HCC); with the work-up app's
+    launch URL, the card links to the app (a ``smart`` link) beside the evidence."""
     msgs = msgs or messages()
     cards = []
     for model in patient_view_models(a, msgs):
@@ -276,7 +286,7 @@ def patient_view_cards(
                 msgs,
                 source(spec["evidence"], msgs),
                 suggestions(spec, a, patient_id, msgs),
-                links(a, msgs, evidence_ids),
+                links(a, msgs, evidence_ids, app_launch_url),
             )
         )
     return cards

@@ -7,17 +7,19 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from cds.app.link import launch_url
 from cds.clinical.order_check import check_order
 from cds.errors import InvalidHookRequest, UnknownService
 from cds.fhir.client import Deadline
 from cds.fhir.orders import draft_orders, server_reader
-from cds.fhir.record import flatten, record_from_resources
+from cds.fhir.source import record_and_resources
 from cds.pipeline import assess_record
 from cds.render.cards import order_cards, patient_view_cards
 from cds.report.assessment_json import to_json
 from cds.service.auth import claimed_issuer
 from cds.service.feedback import parse_feedback
 from cds.service.hooks import HookRequest, parse_hook_request
+from cds.service.loopback import public_or_local_base
 from cds.service.wiring import Services
 from cds.storage import StorageUnavailable
 
@@ -54,6 +56,17 @@ def loggable(text: str) -> str:
     return repr(text[:80])
 
 
+def work_up_launch_url(services: Services) -> str | None:
+    """The SMART app's launch URL for the card's link, when the app is registered.
+
+    Under the configured public base URL; never from the Host header, which is the caller's to
+    choose. Without a public base URL (development, the JWT check off) the request's own URL
+    serves only on loopback (cds/service/loopback.py); otherwise the card carries no link.
+    """
+    base = public_or_local_base(services.settings.public_base_url)
+    return launch_url(base) if services.app_registered and base else None
+
+
 def authenticate(services: Services) -> None:
     if services.verifier is None:
         return
@@ -64,20 +77,20 @@ def authenticate(services: Services) -> None:
 
 
 def assess_hook(
-    services: Services, service_id: str, hook: HookRequest, deadline: Deadline
+    services: Services,
+    service_id: str,
+    hook: HookRequest,
+    deadline: Deadline,
+    app_launch_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """Gather the data, assess, and render the cards of one hook call."""
     definition = services.definitions[service_id]
     gathered = services.data_source(definition, hook, deadline).gather(hook.prefetch, hook.context)
-    aliases: dict[str, str] = {}
-    notes = gathered.notes()
-    resources = flatten(gathered.resources, aliases, notes)
-    record = record_from_resources(resources, hook.patient_id, aliases, notes)
-    record.unavailable = gathered.unavailable_types(definition.prefetch)
+    record, resources = record_and_resources(gathered, hook.patient_id, definition.prefetch)
     assessment = assess_record(record, services.as_of())
     result = to_json(assessment)
     if hook.hook == "patient-view":
-        return patient_view_cards(result, hook.patient_id)
+        return patient_view_cards(result, hook.patient_id, app_launch_url=app_launch_url)
     orders = draft_orders(
         hook.context, hook.hook, resources, server_reader(services.fhir_client(hook, deadline))
     )
@@ -118,7 +131,8 @@ def build_blueprint(services: Services) -> Blueprint:
         # Every FHIR fetch ends by this deadline (its socket is shut then); what was not obtained
         # in time is named on the card, or is 412 when it is the Patient.
         deadline = Deadline.after(settings.deadline_seconds)
-        cards = assess_hook(services, service_id, hook, deadline)
+        app_url = work_up_launch_url(services)
+        cards = assess_hook(services, service_id, hook, deadline, app_url)
         record_issued(services, service_id, cards)
         g.cards = len(cards)
         return jsonify({"cards": cards})

@@ -12,6 +12,9 @@ from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
+from cds.app.routes import build_app_blueprint
+from cds.app.sessions import SessionStore
+from cds.app.settings import APP_DEFAULTS, AppSettings
 from cds.errors import CdsError
 from cds.fhir import units, validate
 from cds.service.config import DEFAULTS, Settings
@@ -199,6 +202,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, announce: bool = Tr
     app = Flask("cds")
     app.json = OrjsonProvider(app)
     app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(APP_DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env("CDS")
     else:
@@ -220,6 +224,10 @@ def create_app(test_config: dict[str, Any] | None = None, *, announce: bool = Tr
     units.warm_up()
     validate.warm_up()
     app.register_blueprint(build_blueprint(services))
+    app_settings = AppSettings.from_config(app.config)
+    services.app_registered = app_settings.client_id is not None
+    sessions = SessionStore(services.storage, app_settings.session_seconds)
+    app.register_blueprint(build_app_blueprint(services, app_settings, sessions))
     register_errors(app)
     register_cors(app, settings.cors_origins)
     register_headers(app)

@@ -90,6 +90,7 @@ class Services:
     url_policy: UrlPolicy = field(default_factory=UrlPolicy)  # fhirServer and next links
     # One session per hook call; its sockets are shut at the call's deadline.
     session_factory: Callable[[], requests.Session] = guarded_session
+    app_registered: bool = False  # the SMART work-up app has a client id: cards link to it
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

@@ -83,8 +83,12 @@ def _read_lines(stream, lines: queue.Queue) -> None:
 class FhirServer:
     """A running ``tools/fhir-server`` process; use ``start_fhir_server()`` to get one."""
 
-    def __init__(self, *, page_size: int | None = None, log: bool = False) -> None:
+    def __init__(
+        self, *, page_size: int | None = None, log: bool = False, smart_config: Path | None = None
+    ) -> None:
         command = [shutil.which("node") or "node", str(SERVER_SCRIPT), "--port", "0"]
+        if smart_config is not None:
+            command += ["--smart-config", str(smart_config)]
         if page_size is not None:
             command += ["--page-size", str(page_size)]
         if log:
@@ -212,14 +216,17 @@ class FhirServer:
         self.stop()
 
 
-def start_fhir_server(*, page_size: int | None = None, log: bool = False) -> FhirServer:
+def start_fhir_server(
+    *, page_size: int | None = None, log: bool = False, smart_config: Path | None = None
+) -> FhirServer:
     """Run ``node tools/fhir-server/server.mjs --port 0`` and wait (20 s at most) until it listens.
 
     The returned server is also a context manager that stops it on exit. ``page_size`` sets the
     default ``_count`` of searches (server default 20); ``log`` prints one line per request to
-    the server's stderr.
+    the server's stderr; ``smart_config`` a JSON file served at
+    ``<base>/.well-known/smart-configuration``.
     """
-    return FhirServer(page_size=page_size, log=log)
+    return FhirServer(page_size=page_size, log=log, smart_config=smart_config)
 
 
 def _read(data: Any) -> Any:

