@@ -147,6 +147,14 @@ Code = Literal[
     # order checks
     "order-sorafenib-systemic-not-assessed",
     "order-sorafenib-not-supported",
+    "order-advanced-stage",
+    "order-renal-dialysis",
+    "order-renal-creatinine",
+    "order-biliary-access",
+    "order-systemic-end-stage",
+    "order-systemic-liver-unknown",
+    "order-no-tace",
+    "order-systemic-bclc-c",
 ]
 
 

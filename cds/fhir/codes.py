@@ -153,6 +153,11 @@ TACE_CODINGS = (
     (SNOMED, "441525007", "Percutaneous transluminal chemoembolisation of artery"),
     (HCC_CDS, "tace", "Transarterial chemoembolisation (TACE) of the liver"),
 )
+# A biliary-enteric anastomosis or a biliary stent (TACE warning: infection risk, EASL 2018 ⚠️).
+# No standard code was confirmed here, so the project codes are the documented ones
+# (docs/input-profile.md), on a Condition (a status) or a completed Procedure; add SNOMED codes
+# once checked against a terminology server.
+BILIARY_ACCESS = project("biliary-enteric-anastomosis", "biliary-stent")
 
 # NCT00919009 exclusions: Condition codes → the concept each documents (the protocol data in
 # cds/clinical/protocols names the concepts). ⚠️ codes are unconfirmed (clinical-rules §6); the

@@ -11,10 +11,12 @@ from cds.app.link import launch_url
 from cds.clinical.order_check import check_order
 from cds.errors import InvalidHookRequest, UnknownService
 from cds.fhir.client import Deadline
+from cds.fhir.order_context import order_context
 from cds.fhir.orders import draft_orders, server_reader
 from cds.fhir.source import record_and_resources
 from cds.pipeline import assess_record
-from cds.render.cards import order_cards, patient_view_cards
+from cds.render.cards import patient_view_cards
+from cds.render.order_cards import order_cards
 from cds.report.assessment_json import to_json
 from cds.service.auth import claimed_issuer
 from cds.service.feedback import parse_feedback
@@ -91,12 +93,17 @@ def assess_hook(
     result = to_json(assessment)
     if hook.hook == "patient-view":
         return patient_view_cards(result, hook.patient_id, app_launch_url=app_launch_url)
-    orders = draft_orders(
-        hook.context, hook.hook, resources, server_reader(services.fhir_client(hook, deadline))
+    orders = tuple(
+        draft_orders(
+            hook.context, hook.hook, resources, server_reader(services.fhir_client(hook, deadline))
+        )
     )
-    kinds = dict.fromkeys(order.kind for order in orders)  # one card per kind, for now
-    verdicts = [v for v in (check_order(k, assessment.recommendation) for k in kinds) if v]
-    return order_cards(verdicts, result)
+    context = order_context(record)
+    days = services.settings.tace_recent_days
+    # order-select: the TACE "drafted in the same request" are every draft, selected or not
+    drafted = tuple(draft_orders(hook.context, "order-sign", resources)) if orders else ()
+    found = (check_order(o, assessment, context, drafted, days) for o in orders)
+    return order_cards([v for v in found if v is not None], result, hook.patient_id)
 
 
 def record_issued(services: Services, service_id: str, cards: list[dict[str, Any]]) -> None:

@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     # One discovery id per hook, for clients that key services by URL (cds/service/discovery.py)
     "DISTINCT_SERVICE_IDS": False,
+    # How long ago a performed TACE still makes a sorafenib order "with TACE" (clinical.md §4)
+    "TACE_RECENT_DAYS": 90,
 }
 REMOVED = {
     "FHIR_ALLOW_HTTP": "use CDS_FHIR_ALLOW_LOOPBACK_HTTP (plain http to a loopback server only)"
@@ -71,6 +73,7 @@ class Settings:
     as_of: date | None
     log_level: str
     distinct_service_ids: bool
+    tace_recent_days: int
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:

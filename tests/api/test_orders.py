@@ -73,57 +73,98 @@ CODES = "org.example.hcc-cds.reason-codes"
 SCHEDULE = messages("en").text("order.schedule-sorafenib")
 
 
+ORDER = "org.example.hcc-cds.order"
+
+
+def card_for(found, rid):
+    """The card that judges the draft ``rid`` (each card names its draft)."""
+    matching = [c for c in found if c["extension"][ORDER]["draft"] == rid]
+    assert len(matching) == 1, [c["extension"][ORDER] for c in found]
+    return matching[0]
+
+
+# (fixture, drafts sent, the draft judged, indicator, outcome, a reason code on the card)
+CASES = [
+    # TACE orders: critical only for the listed findings
+    ("child_pugh_c", "tace", "critical", "contraindicated", "end-stage-liver"),
+    ("child_pugh_b8", "tace", "critical", "contraindicated", "child-pugh-8-or-more"),
+    ("ineligible_bilirubin", "tace", "critical", "contraindicated", "bilirubin-above-3"),
+    ("ineligible_main_portal_vein", "tace", "critical", "contraindicated", "main-vessel-invaded"),
+    (
+        "ineligible_extrahepatic_metastasis",
+        "tace",
+        "critical",
+        "contraindicated",
+        "extrahepatic-spread",
+    ),
+    ("bclc_d_ecog3", "tace", "critical", "contraindicated", "bclc-d"),
+    # BCLC C by branch invasion or ECOG 1–2 only: a warning, never "contraindicated"
+    ("bclc_c_branch_pvi", "tace", "warning", "advanced-stage", "order-advanced-stage"),
+    ("ineligible_ecog2", "tace", "warning", "advanced-stage", "order-advanced-stage"),
+    ("stale_labs", "tace", "warning", "missing-data", "lab-stale"),
+    ("bclc_0", "tace", "warning", "not-supported", "bclc-early"),
+    ("nct00919009_eligible", "tace", "info", "supported", "tace-standard"),
+    # sorafenib drafted with TACE: judged with the TACE decision
+    ("child_pugh_c", "sorafenib+tace", "critical", "contraindicated", "end-stage-liver"),
+    ("bclc_c_branch_pvi", "sorafenib+tace", "warning", "advanced-stage", "bclc-c"),
+    (
+        "bclc_b_large_tumour",
+        "sorafenib+tace",
+        "warning",
+        "not-supported",
+        "order-sorafenib-not-supported",
+    ),
+    ("nct00919009_eligible", "sorafenib+tace", "info", "supported", "protocol-option"),
+    ("peng_2024_recurrence", "sorafenib+tace", "info", "supported", "peng-population"),
+    # sorafenib without any TACE: systemic therapy
+    ("child_pugh_c", "sorafenib", "warning", "systemic-end-stage", "order-systemic-end-stage"),
+    ("bclc_d_ecog3", "sorafenib", "warning", "systemic-end-stage", "order-systemic-end-stage"),
+    ("bclc_c_branch_pvi", "sorafenib", "info", "systemic", "order-systemic-bclc-c"),
+    (
+        "ineligible_extrahepatic_metastasis",
+        "sorafenib",
+        "info",
+        "systemic",
+        "order-systemic-bclc-c",
+    ),
+    (
+        "nct00919009_eligible",
+        "sorafenib",
+        "info",
+        "systemic",
+        "order-sorafenib-systemic-not-assessed",
+    ),
+]
+DRAFTS = {
+    "tace": (lambda: [tace()], "ServiceRequest/sr-1"),
+    "sorafenib+tace": (lambda: [tace(), sorafenib()], "MedicationRequest/med-1"),
+    "sorafenib": (lambda: [sorafenib()], "MedicationRequest/med-1"),
+}
+
+
 @pytest.mark.parametrize("hook", ["order-select", "order-sign"])
-@pytest.mark.parametrize(
-    ("name", "order", "indicator", "outcome", "code"),
-    [
-        ("child_pugh_c", sorafenib, "critical", "contraindicated", "end-stage-liver"),
-        ("child_pugh_b8", tace, "critical", "contraindicated", "child-pugh-8-or-more"),
-        ("ineligible_bilirubin", tace, "critical", "contraindicated", "bilirubin-above-3"),
-        ("ineligible_main_portal_vein", tace, "critical", "contraindicated", "main-vessel-invaded"),
-        (
-            "ineligible_extrahepatic_metastasis",
-            tace,
-            "critical",
-            "contraindicated",
-            "extrahepatic-spread",
-        ),
-        (
-            "ineligible_extrahepatic_metastasis",
-            sorafenib,
-            "warning",
-            "not-supported",
-            "order-sorafenib-systemic-not-assessed",
-        ),
-        (
-            "bclc_c_branch_pvi",
-            sorafenib,
-            "warning",
-            "not-supported",
-            "order-sorafenib-systemic-not-assessed",
-        ),
-        ("stale_labs", tace, "warning", "missing-data", "lab-stale"),
-        ("bclc_0", tace, "warning", "not-supported", "bclc-early"),
-        (
-            "bclc_b_large_tumour",
-            sorafenib,
-            "warning",
-            "not-supported",
-            "order-sorafenib-not-supported",
-        ),
-        ("nct00919009_eligible", tace, "info", "supported", "tace-standard"),
-        ("nct00919009_eligible", sorafenib, "info", "supported", "protocol-option"),
-        ("peng_2024_recurrence", sorafenib, "info", "supported", "peng-population"),
-    ],
-)
-def test_order_checks(client, hook, name, order, indicator, outcome, code):
-    """Contraindicated → critical; unsupported or undecidable → warning; supported → info."""
-    found = cards(client, order_request(name, hook, order()))
-    assert len(found) == 1
-    card = found[0]
+@pytest.mark.parametrize(("name", "drafts", "indicator", "outcome", "code"), CASES)
+def test_order_checks(client, hook, name, drafts, indicator, outcome, code):
+    """Each verdict level of clinical.md §4, on the card of the draft it judges."""
+    build, judged = DRAFTS[drafts]
+    orders = build()
+    request = order_request(name, hook, *orders, selections=[judged])
+    card = card_for(cards(client, request), judged)
     assert card["indicator"] == indicator
     assert card["extension"][KIND].endswith(f"-{outcome}")
     assert code in card["extension"][CODES]
+    facts = card["extension"][ORDER]
+    assert (facts["withTace"] is not None) is (drafts == "sorafenib+tace")
+    if drafts == "sorafenib+tace":
+        assert facts["withTace"] == {"kind": "drafted", "resource": "ServiceRequest/sr-1"}
+    removal = [
+        a for s in card.get("suggestions", []) for a in s["actions"] if a["type"] == "delete"
+    ]
+    assert (removal != []) is (indicator == "critical")
+    if removal:
+        assert removal == [
+            {"type": "delete", "description": removal[0]["description"], "resourceId": judged}
+        ]
     assert (SCHEDULE in card["detail"]) is (
         outcome == "supported" and name != "bclc_b_large_tumour"
     )
@@ -137,13 +178,14 @@ def test_order_select_checks_only_the_selected_orders(client):
     assert cards(client, request) == []
 
 
-def test_order_sign_checks_each_kind_once(client):
-    """order-sign with TACE and sorafenib: one card for each."""
+def test_order_sign_gives_one_card_per_draft(client):
+    """order-sign with one TACE and two sorafenib drafts: three cards, each naming its draft."""
     found = cards(
         client, order_request("child_pugh_c", "order-sign", tace(), sorafenib(), sorafenib("med-2"))
     )
-    kinds = sorted(c["extension"]["org.example.hcc-cds.card-kind"] for c in found)
-    assert kinds == ["order-sorafenib-contraindicated", "order-tace-contraindicated"]
+    drafts = sorted(c["extension"][ORDER]["draft"] for c in found)
+    assert drafts == ["MedicationRequest/med-1", "MedicationRequest/med-2", "ServiceRequest/sr-1"]
+    assert {c["indicator"] for c in found} == {"critical"}
 
 
 def test_unrelated_order_gives_no_card(client):
@@ -169,8 +211,7 @@ def test_sorafenib_in_a_contained_medication_is_found(client):
     ]
     med["medicationReference"] = {"reference": "#m"}
     assert (
-        cards(client, order_request("child_pugh_c", "order-sign", med))[0]["indicator"]
-        == "critical"
+        cards(client, order_request("child_pugh_c", "order-sign", med))[0]["indicator"] == "warning"
     )
 
 
@@ -224,14 +265,14 @@ NEXAVAR_MEDICATION = {
 def test_any_coding_of_sorafenib_gets_the_order_card(client, order):
     """Child-Pugh C12: a branded, ATC-coded, text-only or referenced sorafenib order is judged."""
     found = cards(client, order_request("child_pugh_c", "order-sign", order))
-    assert kinds_of(found) == ["order-sorafenib-contraindicated"]
+    assert kinds_of(found) == ["order-sorafenib-systemic-end-stage"]
 
 
 def test_medication_reference_into_draft_orders_gets_the_order_card(client):
     """medicationReference Medication/nexavar, the Medication sent in draftOrders."""
     order = sorafenib_coded(medicationReference={"reference": "Medication/nexavar"})
     request = order_request("child_pugh_c", "order-sign", order, NEXAVAR_MEDICATION)
-    assert kinds_of(cards(client, request)) == ["order-sorafenib-contraindicated"]
+    assert kinds_of(cards(client, request)) == ["order-sorafenib-systemic-end-stage"]
 
 
 def test_medication_reference_into_the_prefetch_gets_the_order_card(client):
@@ -239,7 +280,7 @@ def test_medication_reference_into_the_prefetch_gets_the_order_card(client):
     order = sorafenib_coded(medicationReference={"reference": "Medication/nexavar"})
     request = order_request("child_pugh_c", "order-sign", order)
     request["prefetch"]["medications"] = NEXAVAR_MEDICATION
-    assert kinds_of(cards(client, request)) == ["order-sorafenib-contraindicated"]
+    assert kinds_of(cards(client, request)) == ["order-sorafenib-systemic-end-stage"]
 
 
 def test_a_text_only_tace_order_gets_the_order_card(client):
@@ -262,7 +303,9 @@ def test_order_select_with_nothing_selected_gives_no_card(client):
 
 
 def test_order_select_judges_the_selection_and_order_sign_all_drafts(client):
-    """The same drafts: order-select judges the selected sorafenib; order-sign both orders."""
+    """The same drafts: order-select judges the selected sorafenib; order-sign both orders.
+
+    The TACE drafted beside it makes the sorafenib "with TACE" even when it is not selected."""
     drafts = (tace(), sorafenib())
     select = order_request(
         "child_pugh_c", "order-select", *drafts, selections=["MedicationRequest/med-1"]

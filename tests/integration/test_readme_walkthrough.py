@@ -74,5 +74,12 @@ def test_the_readme_walkthrough_gives_the_expected_cards(tmp_path):
     [card] = patient_view["cards"]
     assert "could not obtain" not in card["detail"], card["detail"][-1500:]
     assert card_kinds(patient_view) == ["tace_protocol"]  # TACE alone, the protocol option named
-    assert card_kinds(order_sign) == ["order-sorafenib-contraindicated"]
-    assert order_sign["cards"][0]["indicator"] == "critical"
+    assert sorted(card_kinds(order_sign)) == [
+        "order-sorafenib-contraindicated",
+        "order-tace-contraindicated",
+    ]
+    for card in order_sign["cards"]:
+        assert card["indicator"] == "critical"
+        [remove] = [s["actions"][0] for s in card["suggestions"]]
+        assert remove["type"] == "delete"
+        assert remove["resourceId"] == card["extension"]["org.example.hcc-cds.order"]["draft"]

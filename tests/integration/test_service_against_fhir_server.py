@@ -57,7 +57,21 @@ def test_patient_view_fetches_everything_from_the_server(client, fhir_server, na
 
 
 def test_order_sign_against_the_server(client, fhir_server):
-    """order-sign with a sorafenib draft order for a Child-Pugh C patient: a critical card."""
+    """order-sign, sorafenib for a Child-Pugh C patient with a TACE ordered on the server: the
+    ServiceRequest search finds the TACE, so the sorafenib is judged with it (critical)."""
+    patient = hook_request("child_pugh_c")["context"]["patientId"]
+    fhir_server.load(
+        [
+            {
+                "resourceType": "ServiceRequest",
+                "id": "tace-ordered",
+                "status": "active",
+                "intent": "order",
+                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "441525007"}]},
+                "subject": {"reference": f"Patient/{patient}"},
+            }
+        ]
+    )
     order = {
         "resourceType": "MedicationRequest",
         "id": "draft-1",
@@ -80,8 +94,12 @@ def test_order_sign_against_the_server(client, fhir_server):
             }
         },
     )
-    response = client.post("/cds-services/hcc-order-check", json=request)
-    assert response.json["cards"][0]["indicator"] == "critical"
+    [card] = client.post("/cds-services/hcc-order-check", json=request).json["cards"]
+    assert card["indicator"] == "critical"
+    assert card["extension"]["org.example.hcc-cds.order"]["withTace"] == {
+        "kind": "ordered",
+        "resource": "ServiceRequest/tace-ordered",
+    }
 
 
 def test_medication_reference_is_read_from_the_server(client, fhir_server):
@@ -120,9 +138,12 @@ def test_medication_reference_is_read_from_the_server(client, fhir_server):
         },
     )
     cards = client.post("/cds-services/hcc-order-check", json=request).json["cards"]
-    assert [c["extension"]["org.example.hcc-cds.card-kind"] for c in cards] == [
-        "order-sorafenib-contraindicated"
-    ]
+    # judged, recognised by the code of the server's Medication (the verdict depends on whether
+    # the server holds a TACE for the patient, which another test adds)
+    [card] = cards
+    assert card["extension"]["org.example.hcc-cds.order"]["kind"] == "sorafenib"
+    assert card["extension"]["org.example.hcc-cds.order"]["recognised"] == "code"
+    assert card["extension"]["org.example.hcc-cds.order"]["draft"] == "MedicationRequest/draft-2"
 
 
 def test_unknown_patient_on_the_server_is_412(client, fhir_server):

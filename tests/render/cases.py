@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from cds.clinical.assessment import Assessment
-from cds.clinical.order_check import SORAFENIB_ORDER, TACE_ORDER, check_order
+from cds.clinical.draft_orders import DraftOrder, Recognition
+from cds.clinical.order_check import check_order
+from cds.clinical.order_context import OrderContext
+from cds.clinical.sorafenib_dose import DosePart, OrderedDose
 from cds.fhir.record import load_record
 from cds.pipeline import assess_record
 
@@ -37,6 +40,17 @@ def assessment(name: str) -> Assessment:
     return assess_record(load_record(c.document), c.as_of)
 
 
+TACE_DRAFT = DraftOrder("tace", Recognition.CODE, "ServiceRequest/t", "snomed")
+SORAFENIB_DRAFT = DraftOrder("sorafenib", Recognition.CODE, "MedicationRequest/m", "rxnorm", ())
+ABOVE_MAXIMUM = OrderedDose((DosePart(800, 2, 1),), "MedicationRequest/m dosageInstruction[0]", "x")
+
+
 def verdicts(a: Assessment) -> list[Any]:
-    found = (check_order(o, a.recommendation) for o in (TACE_ORDER, SORAFENIB_ORDER))
+    """Each fixture's cards for a TACE draft, a sorafenib draft with it, and one without TACE."""
+    with_tace = (TACE_DRAFT, SORAFENIB_DRAFT)
+    without = DraftOrder(
+        "sorafenib", Recognition.CODE, "MedicationRequest/n", "rxnorm", (ABOVE_MAXIMUM,)
+    )
+    found = [check_order(o, a, OrderContext(), with_tace) for o in with_tace]
+    found.append(check_order(without, a, OrderContext()))
     return [v for v in found if v is not None]

@@ -11,8 +11,9 @@ import statistics
 
 import pytest
 
-from cds.render.cards import order_cards, patient_view_cards, patient_view_models
+from cds.render.cards import patient_view_cards, patient_view_models
 from cds.render.messages import messages
+from cds.render.order_cards import order_cards
 from cds.report.assessment_json import to_json
 from tests.render.cases import NAMES, assessment, verdicts
 
@@ -89,7 +90,7 @@ def test_order_cards_fit(name):
     """Order-check cards: the same limits, the count of what to obtain equal to the list."""
     assessed = assessment(name)
     a = to_json(assessed, MSGS)
-    for card in order_cards(verdicts(assessed), a, MSGS):
+    for card in order_cards(verdicts(assessed), a, "p", MSGS):
         assert len(card["detail"]) <= DETAIL_MAX
         assert len(card["summary"]) < 140
         assert "](" not in card["detail"]

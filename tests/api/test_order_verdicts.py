@@ -1,0 +1,269 @@
+"""Order cards through the HTTP API: the dose, "with TACE", the TACE warnings, the draft named.
+
+Every assertion is on codes and values (card kind, indicator, the reason-code and order
+extensions, the suggestions' actions), never on English text.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from cds.fhir import codes
+from cds.service.app import create_app
+from tests.api.conftest import AS_OF, CheckingClient, app_config
+from tests.api.requests_from_fixtures import prefetch_of, searchset
+from tests.api.test_orders import CODES, KIND, ORDER, card_for, cards, order_request, tace
+
+TODAY = date.fromisoformat(AS_OF)
+ELIGIBLE = "nct00919009_eligible"  # TACE alone supported; TACE + sorafenib the protocol option
+MED = "MedicationRequest/med-1"
+LOINC_OF = {"creatinine": "2160-0", "bilirubin": "1975-2", "albumin": "1751-7", "inr": "6301-6"}
+
+
+def dosed(mg=None, frequency=None, period=1, unit="mg", period_unit="d"):
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "med-1",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": codes.RXNORM, "code": "597747"}]},
+        "subject": {"reference": "Patient/x"},
+    }
+    if mg is not None:
+        order["dosageInstruction"] = [
+            {
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": mg,
+                            "unit": unit,
+                            "system": codes.UCUM,
+                            "code": unit,
+                        }
+                    }
+                ],
+                "timing": {
+                    "repeat": {"frequency": frequency, "period": period, "periodUnit": period_unit}
+                },
+            }
+        ]
+    return order
+
+
+@pytest.mark.parametrize(
+    ("dose", "code", "mg_per_day", "indicator"),
+    [
+        (dict(mg=400, frequency=2), "dose-protocol", 800, "info"),
+        (dict(mg=2, frequency=2, unit="{tbl}"), "dose-protocol", 800, "info"),  # 2 × 200 mg
+        (dict(mg=400, frequency=1), "dose-reduction-once-daily", 400, "info"),
+        (dict(mg=400, frequency=1, period=2), "dose-reduction-every-other-day", 200, "info"),
+        (dict(mg=200, frequency=2), "dose-other-schedule", 400, "warning"),
+        (dict(mg=600, frequency=1), "dose-other-schedule", 600, "warning"),
+        (dict(mg=800, frequency=2), "dose-above-maximum", 1600, "critical"),
+        (dict(mg=400, frequency=3), "dose-above-maximum", 1200, "critical"),
+        (dict(), "dose-not-structured", None, "info"),
+        (dict(mg=5, frequency=2, unit="mL"), "dose-not-read", None, "warning"),
+    ],
+)
+@pytest.mark.parametrize("hook", ["order-select", "order-sign"])
+def test_the_dose_finding_is_on_every_sorafenib_card(
+    client, hook, dose, code, mg_per_day, indicator
+):
+    """A supported sorafenib with TACE: the dose alone sets the card's indicator."""
+    request = order_request(ELIGIBLE, hook, tace(), dosed(**dose), selections=[MED])
+    card = card_for(cards(client, request), MED)
+    facts = card["extension"][ORDER]
+    assert facts["dose"]["code"] == code
+    assert facts["dose"]["mgPerDay"] == mg_per_day
+    assert code in card["extension"][CODES]
+    assert card["indicator"] == indicator
+    deletes = [
+        a for s in card.get("suggestions", []) for a in s["actions"] if a["type"] == "delete"
+    ]
+    assert deletes == ([{**deletes[0], "resourceId": MED}] if indicator == "critical" else [])
+
+
+def test_the_dose_finding_is_on_a_sorafenib_card_without_tace(client):
+    """Sorafenib alone at BCLC C is an info card, raised to critical by a dose above 800 mg/day."""
+    card = cards(
+        client, order_request("bclc_c_branch_pvi", "order-sign", dosed(mg=800, frequency=2))
+    )[0]
+    assert card["extension"][KIND] == "order-sorafenib-systemic"
+    assert card["extension"][ORDER]["dose"]["code"] == "dose-above-maximum"
+    assert card["indicator"] == "critical"
+    assert card["extension"][ORDER]["withTace"] is None
+
+
+def with_prefetch(request, **resources_by_key):
+    """The request with these prefetch keys replaced, each resource the request's patient's."""
+    patient = {"reference": f"Patient/{request['context']['patientId']}"}
+    for key, resources in resources_by_key.items():
+        for resource in resources:
+            resource.setdefault("subject", patient)
+            if resource["subject"]["reference"] == "Patient/x":
+                resource["subject"] = patient
+        request["prefetch"][key] = searchset(resources)
+    return request
+
+
+def tace_procedure(days_ago, status="completed"):
+    return {
+        "resourceType": "Procedure",
+        "id": f"tace-{days_ago}",
+        "status": status,
+        "code": {"coding": [{"system": codes.SNOMED, "code": "441525007"}]},
+        "subject": {"reference": "Patient/x"},
+        "performedDateTime": (TODAY - timedelta(days=days_ago)).isoformat(),
+    }
+
+
+def tace_ordered(status="active"):
+    return {**tace("sr-old"), "status": status}
+
+
+def procedures_with(name, *extra):
+    found = prefetch_of(name)["procedures"]
+    return [e["resource"] for e in found.get("entry", [])] + list(extra)
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "with_tace"), [(0, True), (30, True), (90, True), (91, False), (-1, False)]
+)
+def test_a_tace_performed_in_the_last_90_days_makes_sorafenib_with_tace(
+    client, days_ago, with_tace
+):
+    """Child-Pugh C: sorafenib after a recent TACE is critical; after an old one, systemic."""
+    request = order_request("child_pugh_c", "order-sign", dosed())
+    with_prefetch(request, procedures=procedures_with("child_pugh_c", tace_procedure(days_ago)))
+    card = cards(client, request)[0]
+    facts = card["extension"][ORDER]
+    if with_tace:
+        assert facts["withTace"] == {"kind": "performed", "resource": f"Procedure/tace-{days_ago}"}
+        assert card["extension"][KIND] == "order-sorafenib-contraindicated"
+        assert card["indicator"] == "critical"
+    else:
+        assert facts["withTace"] is None
+        assert card["extension"][KIND] == "order-sorafenib-systemic-end-stage"
+        assert card["indicator"] == "warning"
+
+
+@pytest.mark.parametrize(("status", "with_tace"), [("active", True), ("completed", False)])
+def test_an_active_tace_service_request_makes_sorafenib_with_tace(client, status, with_tace):
+    request = order_request("child_pugh_c", "order-sign", dosed())
+    with_prefetch(request, serviceRequests=[tace_ordered(status)])
+    facts = cards(client, request)[0]["extension"][ORDER]
+    expected = {"kind": "ordered", "resource": "ServiceRequest/sr-old"} if with_tace else None
+    assert facts["withTace"] == expected
+
+
+def test_the_tace_recent_days_setting_is_read(tmp_path):
+    """CDS_TACE_RECENT_DAYS=30: a TACE 31 days ago no longer counts."""
+    client = CheckingClient(create_app(app_config(tmp_path, TACE_RECENT_DAYS=30)).test_client())
+    request = order_request("child_pugh_c", "order-sign", dosed())
+    with_prefetch(request, procedures=procedures_with("child_pugh_c", tace_procedure(31)))
+    assert cards(client, request)[0]["extension"][ORDER]["withTace"] is None
+
+
+def condition(rid, system, code):
+    return {
+        "resourceType": "Condition",
+        "id": rid,
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": {"reference": "Patient/x"},
+    }
+
+
+def conditions_with(name, *extra):
+    found = prefetch_of(name)["conditions"]
+    return [e["resource"] for e in found.get("entry", [])] + list(extra)
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        (condition("dia", codes.SNOMED, "105502003"), "order-renal-dialysis"),
+        (condition("bil", codes.HCC_CDS, "biliary-stent"), "order-biliary-access"),
+        (condition("bea", codes.HCC_CDS, "biliary-enteric-anastomosis"), "order-biliary-access"),
+    ],
+)
+def test_tace_warnings_for_dialysis_and_biliary_access(client, extra, code):
+    """A supported TACE order becomes a warning naming the finding, not a critical card."""
+    request = order_request(ELIGIBLE, "order-sign", tace())
+    with_prefetch(request, conditions=conditions_with(ELIGIBLE, extra))
+    card = cards(client, request)[0]
+    assert card["indicator"] == "warning"
+    assert card["extension"][KIND] == "order-tace-caution"
+    assert code in card["extension"][CODES]
+    assert "suggestions" not in card
+
+
+def labs_with_creatinine(name, value):
+    entries = json.loads(json.dumps(prefetch_of(name)["labs"]["entry"]))
+    labs = [e["resource"] for e in entries]
+    for obs in labs:
+        if any(c.get("code") in ("2160-0", "14682-9") for c in obs["code"]["coding"]):
+            obs["code"] = {"coding": [{"system": codes.LOINC, "code": "2160-0"}]}
+            obs["valueQuantity"] = {
+                "value": value,
+                "unit": "mg/dL",
+                "system": codes.UCUM,
+                "code": "mg/dL",
+            }
+            obs.pop("referenceRange", None)
+    return labs
+
+
+@pytest.mark.parametrize(("value", "renal"), [(1.99, False), (2.0, True), (2.5, True)])
+def test_tace_warning_from_creatinine_2_mg_dl(client, value, renal):
+    request = order_request(ELIGIBLE, "order-sign", tace())
+    with_prefetch(request, labs=labs_with_creatinine(ELIGIBLE, value))
+    card = cards(client, request)[0]
+    assert ("order-renal-creatinine" in card["extension"][CODES]) is renal
+    assert card["indicator"] == ("warning" if renal else "info")
+
+
+def test_missing_data_offers_the_lab_orders_that_settle_it(client):
+    """stale_labs: a warning whose suggestion creates the LOINC-coded lab ServiceRequests."""
+    card = cards(client, order_request("stale_labs", "order-sign", tace()))[0]
+    assert card["extension"][KIND] == "order-tace-missing-data"
+    stale = [c for c in card["extension"][CODES] if c == "lab-stale"]
+    assert stale
+    [labs] = card["suggestions"]
+    ordered = {a["resource"]["code"]["coding"][0]["code"] for a in labs["actions"]}
+    assert ordered and ordered <= set(LOINC_OF.values()) | {
+        "777-3",
+        "751-8",
+        "718-7",
+        "1920-8",
+        "1742-6",
+    }
+    assert all(a["type"] == "create" for a in labs["actions"])
+
+
+def test_a_text_only_order_says_it_was_recognised_from_text(client):
+    order = {**dosed(), "medicationCodeableConcept": {"text": "Nexavar 200 mg tablets"}}
+    card = cards(client, order_request("bclc_c_branch_pvi", "order-sign", order))[0]
+    facts = card["extension"][ORDER]
+    assert facts["recognised"] == "text"
+    assert facts["draft"] == MED
+    assert MED in card["detail"]
+    assert "Nexavar" in card["detail"]  # the order's own words, echoed
+
+
+def test_a_coded_order_names_its_draft_and_its_dose(client):
+    card = cards(client, order_request(ELIGIBLE, "order-sign", tace(), dosed(400, 2)))
+    sorafenib = card_for(card, MED)
+    assert sorafenib["extension"][ORDER]["recognised"] == "code"
+    assert MED in sorafenib["detail"]
+    assert "400 mg" in sorafenib["detail"]  # the ordered dose, as written on the order

@@ -1,0 +1,171 @@
+"""The order-check rules at their cut-offs: creatinine 2.0 mg/dL, 90 days, Child-Pugh 7/8, bilirubin
+3.0 mg/dL; and the sorafenib-without-TACE rules. Codes and values, never words."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from cds.clinical.assessment import assess
+from cds.clinical.draft_orders import DraftOrder, Recognition
+from cds.clinical.inputs import ConditionState
+from cds.clinical.order_check import check_order
+from cds.clinical.order_context import OrderContext, TaceEvidence, counting_tace
+from cds.clinical.sorafenib_dose import DosePart, OrderedDose
+from tests.clinical.builders import AS_OF, condition, fact, labs, patient
+
+TACE = DraftOrder("tace", Recognition.CODE, "ServiceRequest/t", "x")
+SORAFENIB = DraftOrder("sorafenib", Recognition.CODE, "MedicationRequest/s", "x", ())
+
+
+def codes(verdict):
+    return [r.code for r in verdict.reasons]
+
+
+def performed(days_ago):
+    return TaceEvidence("performed", "Procedure/p", AS_OF - timedelta(days=days_ago))
+
+
+@pytest.mark.parametrize(
+    ("found", "recent_days", "counts"),
+    [
+        ((performed(0),), 90, True),
+        ((performed(89),), 90, True),
+        ((performed(90),), 90, True),  # the boundary day counts
+        ((performed(91),), 90, False),
+        ((performed(-1),), 90, False),  # future-dated: not performed yet
+        ((TaceEvidence("performed", "Procedure/p", None),), 90, False),  # undated: no guess
+        ((performed(31),), 30, False),
+        ((performed(30),), 30, True),
+        ((TaceEvidence("ordered", "ServiceRequest/o"),), 90, True),
+        ((TaceEvidence("drafted", None),), 90, True),
+        ((), 90, False),
+    ],
+)
+def test_which_tace_counts(found, recent_days, counts):
+    assert (counting_tace(found, AS_OF, recent_days) is not None) is counts
+
+
+def test_a_drafted_tace_is_named_before_an_older_procedure():
+    found = (performed(10), TaceEvidence("drafted", "ServiceRequest/d"))
+    assert counting_tace(found, AS_OF) == TaceEvidence("drafted", "ServiceRequest/d")
+
+
+def test_the_most_recent_procedure_is_named():
+    found = (performed(60), performed(5))
+    assert counting_tace(found, AS_OF) == performed(5)
+
+
+@pytest.mark.parametrize(
+    ("creatinine", "renal"),
+    [(1.5, False), (1.99, False), (2.0, True), (2.01, True), (4.0, True)],
+)
+def test_renal_warning_from_creatinine_2_mg_dl(creatinine, renal):
+    a = assess(patient(labs=labs(creatinine=creatinine)), AS_OF)
+    verdict = check_order(TACE, a, OrderContext())
+    assert verdict is not None
+    assert ("order-renal-creatinine" in codes(verdict)) is renal
+    assert verdict.level != "critical"  # renal insufficiency is a warning, never critical
+    if renal:
+        found = next(r for r in verdict.reasons if r.code == "order-renal-creatinine")
+        assert found.params["value"] == creatinine
+        assert found.params["limit"] == 2.0
+
+
+def test_dialysis_is_a_renal_warning():
+    inputs = patient(condition_findings=(condition("dialysis", ConditionState.ACTIVE),))
+    verdict = check_order(TACE, assess(inputs, AS_OF), OrderContext())
+    assert verdict is not None
+    assert verdict.level == "warning"
+    assert "order-renal-dialysis" in codes(verdict)
+
+
+def test_biliary_access_is_a_tace_warning_only():
+    a = assess(patient(), AS_OF)
+    ctx = OrderContext(biliary_access=("Condition/stent",))
+    tace = check_order(TACE, a, ctx)
+    assert tace is not None and tace.outcome == "caution" and tace.level == "warning"
+    assert "order-biliary-access" in codes(tace)
+    sorafenib = check_order(SORAFENIB, a, ctx, (TACE,))
+    assert sorafenib is not None and "order-biliary-access" not in codes(sorafenib)
+
+
+def test_a_missing_creatinine_is_named_with_its_lab_order():
+    verdict = check_order(TACE, assess(patient(labs=labs(creatinine=None)), AS_OF), OrderContext())
+    assert verdict is not None
+    assert verdict.level == "warning"
+    assert "creatinine" in verdict.labs_to_order
+
+
+@pytest.mark.parametrize(
+    ("bilirubin", "albumin", "inr", "score", "critical"),
+    [
+        (2.5, 3.0, 1.1, 7, False),  # Child-Pugh 7: TACE can go ahead
+        (2.5, 3.0, 1.8, 8, True),  # Child-Pugh 8: critical
+    ],
+)
+def test_child_pugh_7_and_8(bilirubin, albumin, inr, score, critical):
+    a = assess(patient(labs=labs(bilirubin=bilirubin, albumin=albumin, inr=inr)), AS_OF)
+    assert a.child_pugh.score == score
+    for order, drafted in ((TACE, ()), (SORAFENIB, (TACE,))):
+        verdict = check_order(order, a, OrderContext(), drafted)
+        assert verdict is not None
+        assert (verdict.level == "critical") is critical
+        assert ("child-pugh-8-or-more" in codes(verdict)) is critical
+        assert verdict.remove is critical
+
+
+@pytest.mark.parametrize(("bilirubin", "critical"), [(2.99, False), (3.0, False), (3.01, True)])
+def test_bilirubin_3_mg_dl(bilirubin, critical):
+    a = assess(patient(labs=labs(bilirubin=bilirubin)), AS_OF)
+    verdict = check_order(TACE, a, OrderContext())
+    assert verdict is not None
+    assert ("bilirubin-above-3" in codes(verdict)) is critical
+    assert (verdict.level == "critical") is critical
+
+
+def test_bclc_c_by_ecog_is_a_warning_not_critical():
+    a = assess(patient(ecog=fact(1, days_ago=3)), AS_OF)
+    assert a.bclc.stage == "C"
+    verdict = check_order(TACE, a, OrderContext())
+    assert verdict is not None
+    assert (verdict.outcome, verdict.level) == ("advanced-stage", "warning")
+    assert "order-advanced-stage" in codes(verdict)
+
+
+@pytest.mark.parametrize(
+    ("changes", "outcome", "level", "code"),
+    [
+        (dict(ecog=1), "systemic", "info", "order-systemic-bclc-c"),
+        (dict(ecog=3), "systemic-end-stage", "warning", "order-systemic-end-stage"),
+        (dict(bilirubin=4.0, albumin=2.5, inr=2.5), "systemic-end-stage", "warning", None),
+        (dict(), "systemic", "info", "order-no-tace"),
+    ],
+)
+def test_sorafenib_without_tace_is_systemic_therapy(changes, outcome, level, code):
+    lab_changes = {k: v for k, v in changes.items() if k != "ecog"}
+    inputs = patient(labs=labs(**lab_changes), ecog=fact(changes.get("ecog", 0), days_ago=3))
+    verdict = check_order(SORAFENIB, assess(inputs, AS_OF), OrderContext())
+    assert verdict is not None
+    assert (verdict.outcome, verdict.level) == (outcome, level)
+    assert verdict.with_tace is None
+    assert "order-sorafenib-not-supported" not in codes(verdict)
+    if code:
+        assert code in codes(verdict)
+
+
+def test_the_dose_sets_the_indicator_but_not_the_verdict():
+    above = OrderedDose((DosePart(600, 2, 1),), "MedicationRequest/s dosageInstruction[0]", "x")
+    order = DraftOrder("sorafenib", Recognition.CODE, "MedicationRequest/s", "x", (above,))
+    verdict = check_order(order, assess(patient(), AS_OF), OrderContext(), (TACE,))
+    assert verdict is not None
+    assert verdict.level == "info" and verdict.outcome == "supported"
+    assert verdict.dose is not None and verdict.dose.mg_per_day == 1200
+    assert verdict.indicator == "critical" and verdict.remove and verdict.dose_decides
+
+
+def test_no_card_without_hcc():
+    a = assess(patient(hcc=None), AS_OF)
+    assert check_order(TACE, a, OrderContext()) is None
+    assert check_order(SORAFENIB, a, OrderContext()) is None
