@@ -148,3 +148,23 @@ def test_lab_orders_are_only_for_missing_or_old_labs(client):
         a["resource"]["code"]["coding"][0]["code"] for a in card["suggestions"][0]["actions"]
     }
     assert ordered == {"1751-7"}
+
+
+@pytest.mark.parametrize(
+    ("name", "ordered"), [("missing_albumin", {"1751-7"}), ("nct00919009_eligible", None)]
+)
+def test_a_tace_card_with_a_lab_missing_offers_its_order_too(client, name, ordered):
+    """TACE suggested although albumin was never measured (the Child-Pugh range stays within
+    preserved function): the card also offers the albumin order, not recommended; a card whose
+    labs are all present and recent offers no lab order."""
+    card = client.post("/cds-services/hcc-assessment", json=hook_request(name)).json["cards"][0]
+    lab_orders = [
+        s for s in card.get("suggestions", []) if s["label"] == T("suggestion.repeat_labs")
+    ]
+    if ordered is None:
+        assert lab_orders == []
+        return
+    assert kind(card) in KIND_FOR_OPTION["tace"]
+    [suggestion] = lab_orders
+    assert suggestion["isRecommended"] is False
+    assert {a["resource"]["code"]["coding"][0]["code"] for a in suggestion["actions"]} == ordered
