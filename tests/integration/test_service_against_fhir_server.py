@@ -49,6 +49,12 @@ def no_prefetch(name, server, **extra):
     return request
 
 
+def order_sign(name, server, order):
+    """An order-sign call without prefetch whose draftOrders Bundle holds ``order``."""
+    drafts = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": order}]}
+    return no_prefetch(name, server, hook="order-sign", context={"draftOrders": drafts})
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_patient_view_fetches_everything_from_the_server(client, fhir_server, name):
     """No prefetch: the service queries the real server and gives the expected card."""
@@ -82,18 +88,7 @@ def test_order_sign_against_the_server(client, fhir_server):
             "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "597747"}]
         },
     }
-    request = no_prefetch(
-        "child_pugh_c",
-        fhir_server,
-        hook="order-sign",
-        context={
-            "draftOrders": {
-                "resourceType": "Bundle",
-                "type": "collection",
-                "entry": [{"resource": order}],
-            }
-        },
-    )
+    request = order_sign("child_pugh_c", fhir_server, order)
     [card] = client.post("/cds-services/hcc-order-check", json=request).json["cards"]
     assert card["indicator"] == "critical"
     assert card["extension"]["org.example.hcc-cds.order"]["withTace"] == {
@@ -125,18 +120,7 @@ def test_medication_reference_is_read_from_the_server(client, fhir_server):
         "subject": {"reference": "Patient/x"},
         "medicationReference": {"reference": "Medication/nexavar-200"},
     }
-    request = no_prefetch(
-        "child_pugh_c",
-        fhir_server,
-        hook="order-sign",
-        context={
-            "draftOrders": {
-                "resourceType": "Bundle",
-                "type": "collection",
-                "entry": [{"resource": order}],
-            }
-        },
-    )
+    request = order_sign("child_pugh_c", fhir_server, order)
     cards = client.post("/cds-services/hcc-order-check", json=request).json["cards"]
     # judged, recognised by the code of the server's Medication (the verdict depends on whether
     # the server holds a TACE for the patient, which another test adds)
