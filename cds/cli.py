@@ -239,5 +239,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+ONE_SHOT = ("assess", "demo")  # commands that run once and exit: worth the faster start-up
+
+
+def console() -> int:
+    """The ``cds`` command: :func:`main`, with a faster start and exit for one-shot commands.
+
+    ``assess`` and ``demo`` load the FHIR models in a forked validation worker while this process
+    imports the clinical core (two cores at work instead of one), and end with ``os._exit`` once
+    their output is flushed: the interpreter's teardown of the loaded modules (≈ 0.15 s) does
+    nothing a finished assessment needs. Tests call :func:`main`, which does neither.
+    """
+    argv = sys.argv[1:]
+    if not argv or argv[0] not in ONE_SHOT:
+        return main(argv)
+    from cds.fhir.validation_worker import start
+
+    worker = start()
+    code = main(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if worker is not None:
+        worker.close()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

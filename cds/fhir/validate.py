@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import ValidationError
 
 from cds.fhir.record import Resource
+
+if TYPE_CHECKING:  # pydantic comes with the models: a process that never builds them skips it
+    from pydantic import ValidationError
 
 
 class InvalidResource(ValueError):
@@ -30,7 +33,7 @@ def model_class(resource_type: str) -> Any:
 
 
 # The resource types an assessment validates (cds/fhir/extract.py selects only these).
-VALIDATED_TYPES = ("Patient", "Observation", "Condition", "Procedure")
+VALIDATED_TYPES = ("Observation", "Patient", "Condition", "Procedure")  # most needed first
 
 
 def warm_up() -> None:
@@ -55,6 +58,8 @@ def check(resource: Resource) -> None:
         cls = model_class(str(resource.get("resourceType")))
     except (KeyError, ValueError) as exc:
         raise InvalidResource(f"unknown resource type {resource.get('resourceType')!r}") from exc
+    from pydantic import ValidationError
+
     try:
         cls.model_validate(resource)
     except ValidationError as exc:
@@ -81,7 +86,7 @@ def problem(resource: Resource) -> str | None:
     with _LOCK:
         if digest in _VERDICTS:
             return _VERDICTS[digest]
-    verdict = _uncached(resource)
+    verdict = _validator(resource)
     with _LOCK:
         _VERDICTS[digest] = verdict
         if len(_VERDICTS) > VALID_CACHE_SIZE:
@@ -89,7 +94,8 @@ def problem(resource: Resource) -> str | None:
     return verdict
 
 
-def _uncached(resource: Resource) -> str | None:
+def verdict_here(resource: Resource) -> str | None:
+    """The verdict computed in this process (the models are built on first use)."""
     try:
         check(resource)
     except InvalidResource as exc:
@@ -97,8 +103,25 @@ def _uncached(resource: Resource) -> str | None:
     return None
 
 
+Validator = Callable[[Resource], "str | None"]
+
 _LOCK = threading.Lock()
 _VERDICTS: dict[bytes, str | None] = {}
+_validator: Validator = verdict_here
+
+
+def delegate(validator: Validator | None) -> None:
+    """Have ``validator`` compute the verdicts not cached (``None``: this process again).
+
+    It must give :func:`verdict_here`'s verdict; the command line's validation worker
+    (:mod:`cds.fhir.validation_worker`) runs that very function in another process.
+    """
+    global _validator
+    _validator = validator or verdict_here
+
+
+def current_validator() -> Validator:
+    return _validator
 
 
 def clear_cache() -> None:
