@@ -128,9 +128,25 @@ def same(x: dict[str, Any], y: dict[str, Any]) -> bool:
     return bool(x["code"] == y["code"] and x["params"] == y["params"])
 
 
+# What withholds the decision and is in the record but not used (future-dated, preliminary):
+# listed "to check" in the record, apart from what is missing or stale and must be obtained.
+TO_CHECK = {"not-used"}
+
+
+def to_check_and_obtain(
+    missing: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The recommendation's missing items: those to check in the record, those to obtain."""
+    return (
+        [m for m in missing if m["code"] in TO_CHECK],
+        [m for m in missing if m["code"] not in TO_CHECK],
+    )
+
+
 def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
     rec = a["recommendation"]
     to_obtain = rec["missing"]
+    check, obtain = to_check_and_obtain(to_obtain)
     gaps = [g for g in a["missing"] if not any(same(g, m) for m in to_obtain)]
     reasons = lines(rec["reasons"][:MAX_REASONS], msgs)
     decision = msgs.text(f"decision.{kind}")
@@ -154,7 +170,8 @@ def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
         "summary": summary,
         "summary_count": len(to_obtain),
         "key": key_results(a, msgs),
-        "to_obtain": lines(to_obtain, msgs),
+        "to_check": lines(check, msgs),
+        "to_obtain": lines(obtain, msgs),
         "gaps": lines(gaps, msgs),
         # a not-used result that withholds the decision is already listed to obtain or check
         "not_used": lines(

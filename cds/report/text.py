@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cds.render.cards import to_check_and_obtain
 from cds.render.messages import Messages, messages
 from cds.render.templates import environment
 
@@ -17,4 +18,12 @@ def to_text(assessment_json: dict[str, Any], msgs: Messages | None = None) -> st
     def joined(items: list[dict[str, Any]], separator: str) -> str:
         return separator.join(msgs.note(i) for i in items)
 
-    return template.render(a=assessment_json, t=msgs.text, n=msgs.note, nj=joined)
+    to_check, to_obtain = to_check_and_obtain(assessment_json["recommendation"]["missing"])
+    return template.render(
+        a=assessment_json,
+        to_check=to_check,
+        to_obtain=to_obtain,
+        t=msgs.text,
+        n=msgs.note,
+        nj=joined,
+    )

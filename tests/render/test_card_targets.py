@@ -14,6 +14,7 @@ import pytest
 from cds.render.cards import patient_view_cards, patient_view_models
 from cds.render.messages import messages
 from cds.render.order_cards import order_cards
+from cds.render.templates import table_cell
 from cds.report.assessment_json import to_json
 from tests.render.cases import NAMES, assessment, verdicts
 
@@ -60,8 +61,14 @@ def test_card_fits_and_says_what_matters(name):
     assert summary.startswith(model["decision"])
     first = a["recommendation"]["missing"][:1] or a["recommendation"]["reasons"][:1]
     assert MSGS.short(first[0]) in summary
-    # the count in the summary is the number of items listed
-    assert model["summary_count"] == len(listed_after(detail, MSGS.text("h.to-obtain")))
+    # the count in the summary is the number of items listed, to check or to obtain; a result in
+    # the record but not used is to check there, the rest to obtain
+    to_check = listed_after(detail, MSGS.text("h.to-check"))
+    to_obtain = listed_after(detail, MSGS.text("h.to-obtain"))
+    assert model["summary_count"] == len(to_check) + len(to_obtain)
+    for item in a["recommendation"]["missing"]:
+        listed = to_check if item["code"] == "not-used" else to_obtain
+        assert f"- {table_cell(MSGS.note(item))}" in listed
     # decision first, then at most three reasons
     assert detail.startswith(f"**{model['decision']}:**")
     assert len(detail.split("\n\n")[0].splitlines()) <= 3
