@@ -108,6 +108,8 @@ class LiverLabs:
     alt: Lab | None = None  # U/L
     creatinine: Lab | None = None  # mg/dL
     afp: Lab | None = None  # ng/mL
+    creatinine_clearance: Lab | None = None  # mL/min
+    egfr: Lab | None = None  # mL/min/1.73 m²
 
 
 @dataclass(frozen=True)

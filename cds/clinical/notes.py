@@ -150,6 +150,7 @@ Code = Literal[
     "order-advanced-stage",
     "order-renal-dialysis",
     "order-renal-creatinine",
+    "order-renal-filtration",
     "order-biliary-access",
     "order-systemic-end-stage",
     "order-systemic-liver-unknown",

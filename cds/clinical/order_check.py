@@ -72,8 +72,12 @@ CRITICAL_CODES = frozenset(
         "ascites-moderate-severe",
     }
 )
-# EASL 2018 TACE contraindication ⚠️ (general knowledge): renal insufficiency from 2 mg/dL.
+# EASL 2018 TACE contraindication ⚠️ (general knowledge, clinical.md §4): renal insufficiency,
+# creatinine ≥ 2 mg/dL or clearance < 30 mL/min. An eGFR (per 1.73 m²) below 30 is read alike:
+# it is how most laboratories report renal function, and the finding is a warning to weigh.
 RENAL_CREATININE_MG_DL = 2.0
+RENAL_FILTRATION_ML_MIN = 30.0
+RENAL_FILTRATION = (("creatinine_clearance", "mL/min"), ("egfr", "mL/min/{1.73_m2}"))
 LAB_GAPS = ("lab-missing", "lab-stale", "lab-unusable")
 SYSTEMIC_NOTE = note("order-sorafenib-systemic-not-assessed")
 
@@ -142,9 +146,11 @@ def tace_verdict(kind: str, a: Assessment) -> tuple[Outcome, Indicator, tuple[No
     return "not-supported", "warning", (note("order-sorafenib-not-supported"), SYSTEMIC_NOTE)
 
 
-def renal_and_biliary(a: Assessment, ctx: OrderContext) -> tuple[list[Note], list[Note]]:
-    """The TACE warnings (renal insufficiency, biliary access) and what is missing to judge them."""
-    warnings, missing = [], []
+def renal_insufficiency(a: Assessment) -> tuple[Note | None, Note | None]:
+    """The renal warning of a TACE order, or what is missing to judge it: dialysis, then a
+    creatinine ≥ 2 mg/dL, then a clearance or eGFR < 30 mL/min (each recent, as the scores'
+    labs). Renal function is judged when any of the three results is usable; only when none is,
+    the creatinine is missing."""
     dialysis = next(
         (
             f
@@ -153,25 +159,45 @@ def renal_and_biliary(a: Assessment, ctx: OrderContext) -> tuple[list[Note], lis
         ),
         None,
     )
-    creatinine = usable(a.inputs.labs.creatinine, "creatinine", a.as_of, SCORE_LOOKBACK_DAYS)
     if dialysis is not None:
-        warnings.append(note("order-renal-dialysis", source=dialysis.source.resource))
-    elif creatinine.value is not None and creatinine.value >= RENAL_CREATININE_MG_DL:
+        return note("order-renal-dialysis", source=dialysis.source.resource), None
+    labs = a.inputs.labs
+    creatinine = usable(labs.creatinine, "creatinine", a.as_of, SCORE_LOOKBACK_DAYS)
+    if creatinine.value is not None and creatinine.value >= RENAL_CREATININE_MG_DL:
         assert creatinine.lab is not None
-        warnings.append(
-            note(
-                "order-renal-creatinine",
-                value=round(creatinine.value, 2),
-                unit="mg/dL",
-                limit=RENAL_CREATININE_MG_DL,
-                date=creatinine.lab.source.date,
-            )
-        )
-    elif creatinine.reason is not None:
-        missing.append(creatinine.reason)
+        return note(
+            "order-renal-creatinine",
+            value=round(creatinine.value, 2),
+            unit="mg/dL",
+            limit=RENAL_CREATININE_MG_DL,
+            date=creatinine.lab.source.date,
+        ), None
+    judged = creatinine.value is not None
+    for analyte, unit in RENAL_FILTRATION:
+        filtration = usable(getattr(labs, analyte), analyte, a.as_of, SCORE_LOOKBACK_DAYS)
+        if filtration.value is None:
+            continue
+        judged = True
+        if filtration.value < RENAL_FILTRATION_ML_MIN:
+            assert filtration.lab is not None
+            return note(
+                "order-renal-filtration",
+                analyte=analyte,
+                value=round(filtration.value, 1),
+                unit=unit,
+                limit=RENAL_FILTRATION_ML_MIN,
+                date=filtration.lab.source.date,
+            ), None
+    return None, None if judged else creatinine.reason
+
+
+def renal_and_biliary(a: Assessment, ctx: OrderContext) -> tuple[list[Note], list[Note]]:
+    """The TACE warnings (renal insufficiency, biliary access) and what is missing to judge them."""
+    renal, missing = renal_insufficiency(a)
+    warnings = [] if renal is None else [renal]
     if ctx.biliary_access:
         warnings.append(note("order-biliary-access", sources=ctx.biliary_access))
-    return warnings, missing
+    return warnings, [] if missing is None else [missing]
 
 
 def check_tace_scope(

@@ -46,6 +46,11 @@ LAB_CODES: dict[str, frozenset[Code]] = {
     "alt": loinc("1742-6"),
     "creatinine": loinc("2160-0", "14682-9"),
     "afp": loinc("1834-1"),
+    # Renal function for the TACE order check (clinical.md §4: clearance < 30 mL/min). 2164-2 is
+    # the 24-hour urine creatinine clearance (HL7 Order Catalog IG); the eGFRs are MDRD 33914-3,
+    # CKD-EPI 62238-1 and CKD-EPI 2021 98979-8 (HL7 CPG and PDDI value sets, CH LAB-Report).
+    "creatinine_clearance": loinc("2164-2"),
+    "egfr": loinc("33914-3", "62238-1", "98979-8"),
 }
 
 ECOG = loinc("89247-1")
@@ -153,11 +158,12 @@ TACE_CODINGS = (
     (SNOMED, "441525007", "Percutaneous transluminal chemoembolisation of artery"),
     (HCC_CDS, "tace", "Transarterial chemoembolisation (TACE) of the liver"),
 )
-# A biliary-enteric anastomosis or a biliary stent (TACE warning: infection risk, EASL 2018 ⚠️).
-# No standard code was confirmed here, so the project codes are the documented ones
-# (docs/input-profile.md), on a Condition (a status) or a completed Procedure; add SNOMED codes
-# once checked against a terminology server.
-BILIARY_ACCESS = project("biliary-enteric-anastomosis", "biliary-stent")
+# A biliary-enteric anastomosis or a biliary stent (TACE warning: infection risk, EASL 2018 ⚠️),
+# on a Condition (a status) or a completed Procedure (docs/input-profile.md). SNOMED 87231001
+# "Anastomosis of hepatic duct to gastrointestinal tract" is the bilioenteric anastomosis of the
+# HL7 Europe PROTECT-CHILD IG's ConceptMap ✅; no biliary-stent code was confirmed, so the
+# project codes stay for a stent (and for an anastomosis coded by them).
+BILIARY_ACCESS = snomed("87231001") | project("biliary-enteric-anastomosis", "biliary-stent")
 
 # NCT00919009 exclusions: Condition codes → the concept each documents (the protocol data in
 # cds/clinical/protocols names the concepts). ⚠️ codes are unconfirmed (clinical-rules §6); the

@@ -53,6 +53,10 @@ CANONICAL: dict[str, Canonical] = {
     "alt": Canonical("U/L"),
     "creatinine": Canonical("mg/dL", 88.4),  # clinical-rules §5 ⚠️ standard factor
     "afp": Canonical("ng/mL"),
+    "creatinine_clearance": Canonical("mL/min"),
+    # eGFR is per 1.73 m² of body surface, an annotation in UCUM (unity): mL/min converts to it,
+    # a unit with a real area (mL/min/1.73.m2) does not, and the value is then unknown.
+    "egfr": Canonical("mL/min/{1.73_m2}"),
     "size": Canonical("cm"),
     "dose": Canonical("mg"),  # a drug's dose (cds/fhir/dosage.py)
     "period": Canonical("d"),  # a dosage timing's period
@@ -125,6 +129,9 @@ COMMON_UNITS = (
     "ug",
     "s",
     "min",
+    "mL/min",
+    "mL/min/{1.73_m2}",
+    "mL/s",
     "h",
     "d",
     "wk",
@@ -161,7 +168,8 @@ def _strip_annotations(ucum: str) -> str:
     stripped = ANNOTATION.sub("", ucum).strip()
     if stripped in ("", "/"):
         return "1"
-    return stripped.replace("/{", "/").replace("./", "/")
+    # "mL/min/{1.73_m2}" leaves "mL/min/": an annotation divides by unity
+    return stripped.replace("/{", "/").replace("./", "/").rstrip("/.")
 
 
 @lru_cache(maxsize=1)
@@ -194,7 +202,7 @@ def registry_factor(ucum: str, analyte: str) -> float:
     reg = _registry()
     try:
         source = reg.Quantity(1, reg.from_ucum(_strip_annotations(ucum)))
-        target = reg.from_ucum(canonical.unit)
+        target = reg.from_ucum(_strip_annotations(canonical.unit))
     except Exception as exc:  # ucumvert raises several parser error types
         raise UnitError(f"unit '{ucum}' is not a valid UCUM unit", "unit-invalid") from exc
     try:

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from cds.fhir import codes
+from cds.render.messages import messages
 from cds.service.app import create_app
 from tests.api.conftest import AS_OF, CheckingClient, app_config
 from tests.api.requests_from_fixtures import prefetch_of, searchset
@@ -195,6 +196,7 @@ def conditions_with(name, *extra):
         (condition("dia", codes.SNOMED, "105502003"), "order-renal-dialysis"),
         (condition("bil", codes.HCC_CDS, "biliary-stent"), "order-biliary-access"),
         (condition("bea", codes.HCC_CDS, "biliary-enteric-anastomosis"), "order-biliary-access"),
+        (condition("hj", codes.SNOMED, "87231001"), "order-biliary-access"),
     ],
 )
 def test_tace_warnings_for_dialysis_and_biliary_access(client, extra, code):
@@ -231,6 +233,45 @@ def test_tace_warning_from_creatinine_2_mg_dl(client, value, renal):
     card = cards(client, request)[0]
     assert ("order-renal-creatinine" in card["extension"][CODES]) is renal
     assert card["indicator"] == ("warning" if renal else "info")
+
+
+def labs_with_egfr(name, value, unit):
+    """The fixture's labs plus an eGFR (CKD-EPI 2021) dated as its creatinine."""
+    labs = [e["resource"] for e in json.loads(json.dumps(prefetch_of(name)["labs"]["entry"]))]
+    creatinine = next(
+        obs
+        for obs in labs
+        if any(c.get("code") in ("2160-0", "14682-9") for c in obs["code"]["coding"])
+    )
+    egfr = {
+        **creatinine,
+        "id": "egfr",
+        "code": {"coding": [{"system": codes.LOINC, "code": "98979-8"}]},
+        "valueQuantity": {"value": value, "unit": unit, "system": codes.UCUM, "code": unit},
+    }
+    egfr.pop("referenceRange", None)
+    return [*labs, egfr]
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "renal"),
+    [
+        (24.0, "mL/min/{1.73_m2}", True),
+        (29.9, "mL/min", True),  # the annotation is unity in UCUM: the same quantity
+        (0.45, "mL/s", True),  # 27 mL/min
+        (30.0, "mL/min/{1.73_m2}", False),
+        (24.0, "mL/min/1.73.m2", False),  # a real area: not convertible, so not read as 24
+    ],
+)
+def test_tace_warning_from_egfr_below_30(client, value, unit, renal):
+    """The creatinine is normal; an eGFR below 30 makes the supported TACE order a warning."""
+    request = order_request(ELIGIBLE, "order-sign", tace())
+    with_prefetch(request, labs=labs_with_egfr(ELIGIBLE, value, unit))
+    card = cards(client, request)[0]
+    assert ("order-renal-filtration" in card["extension"][CODES]) is renal
+    assert card["indicator"] == ("warning" if renal else "info")
+    if renal:
+        assert messages("en").text("analyte.egfr") in card["detail"]
 
 
 def test_missing_data_offers_the_lab_orders_that_settle_it(client):

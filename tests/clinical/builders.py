@@ -30,6 +30,8 @@ CANONICAL_UNITS = {
     "alt": "U/L",
     "creatinine": "mg/dL",
     "afp": "ng/mL",
+    "creatinine_clearance": "mL/min",
+    "egfr": "mL/min/{1.73_m2}",
 }
 
 

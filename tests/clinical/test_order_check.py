@@ -1,8 +1,10 @@
-"""The order-check rules at their cut-offs: creatinine 2.0 mg/dL, 90 days, Child-Pugh 7/8, bilirubin
-3.0 mg/dL; and the sorafenib-without-TACE rules. Codes and values, never words."""
+"""The order-check rules at their cut-offs: creatinine 2.0 mg/dL, clearance or eGFR 30 mL/min,
+90 days, Child-Pugh 7/8, bilirubin 3.0 mg/dL; and the sorafenib-without-TACE rules. Codes and
+values, never words."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -13,7 +15,7 @@ from cds.clinical.inputs import ConditionState
 from cds.clinical.order_check import check_order
 from cds.clinical.order_context import OrderContext, TaceEvidence, counting_tace
 from cds.clinical.sorafenib_dose import DosePart, OrderedDose
-from tests.clinical.builders import AS_OF, condition, fact, labs, patient
+from tests.clinical.builders import AS_OF, condition, fact, lab, labs, patient
 
 TACE = DraftOrder("tace", Recognition.CODE, "ServiceRequest/t", "x")
 SORAFENIB = DraftOrder("sorafenib", Recognition.CODE, "MedicationRequest/s", "x", ())
@@ -71,6 +73,50 @@ def test_renal_warning_from_creatinine_2_mg_dl(creatinine, renal):
         found = next(r for r in verdict.reasons if r.code == "order-renal-creatinine")
         assert found.params["value"] == creatinine
         assert found.params["limit"] == 2.0
+
+
+@pytest.mark.parametrize("analyte", ["creatinine_clearance", "egfr"])
+@pytest.mark.parametrize(
+    ("value", "renal"),
+    [(10.0, True), (29.9, True), (30.0, False), (30.1, False), (90.0, False)],
+)
+def test_renal_warning_from_clearance_or_egfr_below_30(analyte, value, renal):
+    """Clearance or eGFR < 30 mL/min warns even when the creatinine is below 2 mg/dL."""
+    a = assess(patient(labs=labs(creatinine=1.4, **{analyte: value})), AS_OF)
+    verdict = check_order(TACE, a, OrderContext())
+    assert verdict is not None
+    assert ("order-renal-filtration" in codes(verdict)) is renal
+    assert verdict.level == ("warning" if renal else "info")
+    if renal:
+        found = next(r for r in verdict.reasons if r.code == "order-renal-filtration")
+        assert (found.params["analyte"], found.params["value"]) == (analyte, value)
+        assert found.params["limit"] == 30.0
+
+
+@pytest.mark.parametrize(
+    ("creatinine", "egfr", "missing"),
+    [
+        (None, None, True),  # nothing to judge renal function by
+        (None, 60.0, False),  # an eGFR judges it without the creatinine
+        (1.0, None, False),
+    ],
+)
+def test_renal_function_is_missing_only_without_any_result(creatinine, egfr, missing):
+    a = assess(patient(labs=labs(creatinine=creatinine, egfr=egfr)), AS_OF)
+    verdict = check_order(TACE, a, OrderContext())
+    assert verdict is not None
+    gaps = [m for m in verdict.to_obtain if m.params.get("analyte") == "creatinine"]
+    assert bool(gaps) is missing
+
+
+def test_a_stale_egfr_does_not_judge_renal_function():
+    """An eGFR older than 30 days is not used: with no creatinine either, renal is missing."""
+    stale = labs(creatinine=None)
+    stale = replace(stale, egfr=lab("egfr", 20.0, days_ago=31))
+    verdict = check_order(TACE, assess(patient(labs=stale), AS_OF), OrderContext())
+    assert verdict is not None
+    assert "order-renal-filtration" not in codes(verdict)
+    assert any(m.params.get("analyte") == "creatinine" for m in verdict.to_obtain)
 
 
 def test_dialysis_is_a_renal_warning():
