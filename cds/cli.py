@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cds.errors import InputError
+from cds.jsonfile import read_json_file
 
 DEMO_FIXTURE = "nct00919009_eligible.json"  # a fixture with a hand-worked result
 
@@ -27,21 +28,10 @@ def parse_as_of(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
-def read_json(path: Path) -> object:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not JSON: {exc}") from exc
-
-
 def run_assess(path: Path, as_of: date, as_json: bool) -> str:
     from cds.pipeline import assess_document
 
-    result = assess_document(read_json(path), as_of)
+    result = assess_document(read_json_file(path), as_of)
     if as_json:
         return json.dumps(result, indent=2, ensure_ascii=False)
     from cds.report.text import to_text  # only for text: its templates cost start-up time
@@ -64,7 +54,7 @@ def inputs_of(paths: list[Path]) -> list[Path]:
             continue
         for file in sorted(path.glob("*.json")):
             try:
-                keep = is_patient_document(read_json(file))
+                keep = is_patient_document(read_json_file(file))
             except InputError:
                 keep = True  # unreadable: reported as this file's error
             if keep:
@@ -81,7 +71,7 @@ def run_batch(paths: list[Path], as_of: date, as_json: bool) -> int:
     failed = 0
     for path in inputs_of(paths):
         try:
-            result = assess_document(read_json(path), as_of)
+            result = assess_document(read_json_file(path), as_of)
         except InputError as exc:
             failed += 1
             print(f"cds: error: {exc}", file=sys.stderr)
@@ -186,11 +176,11 @@ def run_load_fixtures(base_url: str, paths: list[Path]) -> int:
 
 
 def run_hook_request(args: argparse.Namespace) -> str:
-    from cds.integration.fixtures import fixture_resources, read_document
+    from cds.integration.fixtures import fixture_resources
     from cds.integration.hook_request import draft_orders, hook_request
     from cds.service.discovery import load_discovery
 
-    resources = fixture_resources(read_document(args.file))
+    resources = fixture_resources(read_json_file(args.file))
     patients = [r["id"] for r in resources if r["resourceType"] == "Patient"]
     if len(patients) != 1:
         raise InputError(f"{args.file}: {len(patients)} Patients; a hook request needs one")

@@ -7,7 +7,7 @@ by convention (flags), and which results were not used and whether they would ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -68,11 +68,9 @@ class LabReading:
 
 
 @dataclass(frozen=True)
-class Assessment:
-    """Everything the service computed for one patient on one date."""
+class Core:
+    """The scores, stages, trials and recommendation (before the not-used results are weighed)."""
 
-    as_of: date
-    inputs: PatientInputs
     child_pugh: ChildPugh
     albi: Albi
     bclc: Bclc
@@ -81,6 +79,15 @@ class Assessment:
     trials: tuple[Eligibility, ...]
     peng: PengPopulation
     recommendation: Recommendation
+
+
+@dataclass(frozen=True)
+class Assessment(Core):
+    """Everything the service computed for one patient on one date: the core (its recommendation
+    withheld when a result not used would change it), the inputs, and what the card lists."""
+
+    as_of: date
+    inputs: PatientInputs
     labs: tuple[LabReading, ...]
     flags: tuple[Note, ...]
     gaps: tuple[Note, ...]
@@ -108,20 +115,6 @@ def hcc_status(inputs: PatientInputs) -> Status:
     if inputs.hcc is not None:
         return Status.MET
     return Status.NOT_MET if inputs.diagnoses_available else Status.UNKNOWN
-
-
-@dataclass(frozen=True)
-class Core:
-    """The scores, stages, trials and recommendation (before the not-used results are weighed)."""
-
-    child_pugh: ChildPugh
-    albi: Albi
-    bclc: Bclc
-    ajcc8: Ajcc8
-    muicc: Muicc
-    trials: tuple[Eligibility, ...]
-    peng: PengPopulation
-    recommendation: Recommendation
 
 
 def assess_core(inputs: PatientInputs, as_of: date, settings: Settings) -> Core:
@@ -201,17 +194,11 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
     )
     rec = withheld(core.recommendation, decisive)
     window = min((t.protocol.lab_window_days for t in core.trials), default=SCORE_LOOKBACK_DAYS)
+    core_fields = {f.name: getattr(core, f.name) for f in fields(Core)}
     return Assessment(
+        **{**core_fields, "recommendation": rec},
         as_of=as_of,
         inputs=inputs,
-        child_pugh=core.child_pugh,
-        albi=core.albi,
-        bclc=core.bclc,
-        ajcc8=core.ajcc8,
-        muicc=core.muicc,
-        trials=core.trials,
-        peng=core.peng,
-        recommendation=rec,
         labs=tuple(lab_readings(inputs.labs, as_of)),
         flags=tuple(flags(inputs, core, as_of)),
         gaps=tuple(gaps(core, rec)),

@@ -6,7 +6,6 @@ prefetch holds the resources; both give the same list of resources.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,6 @@ from cds.errors import InputError
 from cds.fhir.record import flatten, is_hook_request
 
 Resource = dict[str, Any]
-
-
-def read_document(path: Path) -> Any:
-    try:
-        return json.loads(path.read_bytes())
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not JSON: {exc}") from exc
 
 
 def with_references(value: Any, aliases: dict[str, str]) -> Any:

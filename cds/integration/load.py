@@ -16,7 +16,8 @@ import requests
 
 from cds.errors import InputError
 from cds.fhir.record import entries_of
-from cds.integration.fixtures import fixture_resources, read_document
+from cds.integration.fixtures import fixture_resources
+from cds.jsonfile import read_json_file
 
 Resource = dict[str, Any]
 TIMEOUT_S = 60
@@ -59,7 +60,7 @@ def load_file(
 
     :raise InputError: when the file is not a fixture, or the server refuses any of it.
     """
-    resources = fixture_resources(read_document(path))
+    resources = fixture_resources(read_json_file(path))
     try:
         response = session.post(
             base_url.rstrip("/"),

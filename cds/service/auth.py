@@ -30,6 +30,7 @@ import jwt
 from cds.errors import CdsError, ConfigError
 from cds.fhir.client import Deadline, FhirFetchError, get_bytes, guarded_session
 from cds.fhir.url_policy import UrlPolicy, UrlRefused, parse_allowed
+from cds.jsonfile import read_json_file
 from cds.storage import Storage, open_storage
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def load_trusted_issuers(path: Path) -> dict[str, TrustedIssuer]:
     :return: issuers keyed by ``iss``.
     :raise ConfigError: if a file cannot be read or an entry is malformed.
     """
-    document = _read_json(path)
+    document = read_json_file(path, ConfigError)
     entries = document.get("issuers") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: expected an object with an 'issuers' array")
@@ -124,15 +125,6 @@ def load_trusted_issuers(path: Path) -> dict[str, TrustedIssuer]:
             raise ConfigError(f"{where}.iss: {issuer.iss!r} is listed twice")
         issuers[issuer.iss] = issuer
     return issuers
-
-
-def _read_json(path: Path) -> object:
-    try:
-        return json.loads(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not JSON: {exc}") from exc
 
 
 def _issuer_from_entry(entry: object, folder: Path, where: str) -> TrustedIssuer:
@@ -155,7 +147,10 @@ def _entry_jwks(entry: JsonObject, folder: Path, where: str) -> JsonObject | Non
         name = entry["jwks_file"]
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{where}.jwks_file: must be a file path")
-        jwks, where = _read_json(folder / name), f"{where}.jwks_file"  # an absolute name wins
+        jwks, where = (
+            read_json_file(folder / name, ConfigError),
+            f"{where}.jwks_file",
+        )  # an absolute name wins
     elif "jwks" in entry:
         jwks, where = entry["jwks"], f"{where}.jwks"
     else:
