@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -44,24 +45,28 @@ def is_patient_document(data: object) -> bool:
     return isinstance(data, dict) and ("resourceType" in data or "hookInstance" in data)
 
 
-def inputs_of(paths: list[Path]) -> list[Path]:
-    """Files as given; a directory's ``*.json`` files that hold a patient, sorted (others are
-    named on stderr as skipped, e.g. the fixtures' ``.expected.json``)."""
-    found: list[Path] = []
+def read_input(path: Path) -> Any:
+    """A file's document, or the :class:`InputError` that reading it raised (reported later)."""
+    try:
+        return read_json_file(path)
+    except InputError as exc:
+        return exc
+
+
+def inputs_of(paths: list[Path]) -> Iterator[tuple[Path, Any]]:
+    """Each input with its document (or its read error), each file read once and one at a time:
+    files as given; a directory's ``*.json`` files that hold a patient, sorted (others are named
+    on stderr as skipped, e.g. the fixtures' ``.expected.json``)."""
     for path in paths:
         if not path.is_dir():
-            found.append(path)
+            yield path, read_input(path)
             continue
         for file in sorted(path.glob("*.json")):
-            try:
-                keep = is_patient_document(read_json_file(file))
-            except InputError:
-                keep = True  # unreadable: reported as this file's error
-            if keep:
-                found.append(file)
+            document = read_input(file)
+            if isinstance(document, InputError) or is_patient_document(document):
+                yield file, document
             else:
                 print(f"cds: skipped {file}: not a Bundle or CDS Hooks request", file=sys.stderr)
-    return found
 
 
 def run_batch(paths: list[Path], as_of: date, as_json: bool) -> int:
@@ -69,9 +74,11 @@ def run_batch(paths: list[Path], as_of: date, as_json: bool) -> int:
     from cds.pipeline import assess_document
 
     failed = 0
-    for path in inputs_of(paths):
+    for path, document in inputs_of(paths):
         try:
-            result = assess_document(read_json_file(path), as_of)
+            if isinstance(document, InputError):
+                raise document
+            result = assess_document(document, as_of)
         except InputError as exc:
             failed += 1
             print(f"cds: error: {exc}", file=sys.stderr)
