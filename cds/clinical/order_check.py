@@ -138,8 +138,9 @@ def tace_verdict(kind: str, a: Assessment) -> tuple[Outcome, Indicator, tuple[No
     if rec.option == NO_TACE and rec.contraindicated:
         if any(r.code in CRITICAL_CODES for r in rec.reasons):
             return "contraindicated", "critical", rec.reasons
-        return "advanced-stage", "warning", (*rec.reasons, note("order-advanced-stage"))
-    if rec.option == NO_TACE:
+        if rec.advanced_stage_only:
+            return "advanced-stage", "warning", (*rec.reasons, note("order-advanced-stage"))
+    if rec.option == NO_TACE:  # e.g. an active SBP or sepsis: not in the critical list (§4)
         return "not-supported", "warning", rec.reasons
     if kind == "tace" or rec.option == TACE_PLUS_SORAFENIB or rec.protocol_option:
         return "supported", "info", rec.reasons

@@ -180,6 +180,22 @@ def test_bclc_c_by_ecog_is_a_warning_not_critical():
     assert "order-advanced-stage" in codes(verdict)
 
 
+@pytest.mark.parametrize("infection", ["sbp", "sepsis"])
+def test_an_active_serious_infection_is_a_warning_naming_it_not_an_advanced_stage(infection):
+    """§4 keeps critical for its listed findings: an active SBP or sepsis withholds TACE (a
+    warning naming the infection), and is not called a BCLC C tumour-board decision."""
+    inputs = patient(condition_findings=(condition(infection, ConditionState.ACTIVE),))
+    a = assess(inputs, AS_OF)
+    assert a.bclc.stage == "B"
+    for order, drafted in ((TACE, ()), (SORAFENIB, (TACE,))):
+        verdict = check_order(order, a, OrderContext(), drafted)
+        assert verdict is not None
+        assert (verdict.outcome, verdict.level) == ("not-supported", "warning")
+        assert codes(verdict)[0] == "active-infection"
+        assert "order-advanced-stage" not in codes(verdict)
+        assert not verdict.remove
+
+
 @pytest.mark.parametrize(
     ("changes", "outcome", "level", "code"),
     [
