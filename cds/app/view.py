@@ -146,7 +146,10 @@ def workup_view(a: dict[str, Any], trends: Trends, unobtainable: dict[str, str])
         "as_of": a["as_of"],
         "partial": [f"{keys.get(k.split(' ')[0], k)}: {why}" for k, why in unobtainable.items()],
         "recommendation": {
-            "option": t["option"][rec["option"]],
+            # insufficient data that bears only on adding sorafenib: TACE either way
+            "option": t["option"][
+                "tace_combination_open" if rec["tace_indicated"] else rec["option"]
+            ],
             "option_code": rec["option"],
             "reasons": texts_of(rec["reasons"]),
             "alternatives": texts_of(rec["alternatives"]),

@@ -134,6 +134,7 @@ Code = Literal[
     "bclc-b1",
     "bclc-b1-bridging",
     "peng-unknown",
+    "tace-either-way",
     "peng-population",
     "tace-standard",
     "protocol-option",

@@ -76,6 +76,9 @@ class Recommendation:
     # BCLC C by ECOG 1–2 or branch portal invasion only: systemic therapy first line, TACE only by
     # tumour-board decision (not a contraindication in the clinical sense).
     advanced_stage_only: bool = False
+    # Insufficient data that bears only on adding sorafenib: TACE is indicated whatever the
+    # missing answer (the Peng 2024 question at BCLC B2), so a TACE order is supported.
+    tace_indicated: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,15 @@ def recommend(
     if bclc.substage == "B1":
         return Recommendation(NO_TACE, (note("bclc-b1"), note("bclc-b1-bridging")), ("BCLC-2022",))
     if peng is Status.UNKNOWN:
-        return insufficient(note("peng-unknown"), peng_missing)
+        # Peng met: TACE plus sorafenib; not met: TACE alone (or the protocol option). TACE
+        # either way: only the combination waits for the answer.
+        return Recommendation(
+            INSUFFICIENT_DATA,
+            (note("tace-either-way"), note("peng-unknown")),
+            ("BCLC-2022",),
+            missing=peng_missing,
+            tace_indicated=True,
+        )
     if peng is Status.MET:
         return Recommendation(
             TACE_PLUS_SORAFENIB,
@@ -310,7 +321,7 @@ def withheld(rec: Recommendation, decisive: tuple[Note, ...]) -> Recommendation:
     """The suggestion withheld because results not used would change it if they were valid."""
     if not decisive or rec.option is NOT_APPLICABLE:
         return rec
-    if rec.option is INSUFFICIENT_DATA:
-        return replace(rec, missing=(*rec.missing, *decisive))
+    if rec.option is INSUFFICIENT_DATA:  # a decisive result could overturn TACE too
+        return replace(rec, missing=(*rec.missing, *decisive), tace_indicated=False)
     reason = note("not-used-could-change", count=len(decisive))
     return Recommendation(INSUFFICIENT_DATA, (reason,), missing=decisive)

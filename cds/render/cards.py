@@ -38,6 +38,8 @@ def patient_view_kind(a: dict[str, Any]) -> str | None:
         return None
     if option == "tace" and rec["protocol_option"]:
         return "tace_protocol"
+    if option == "insufficient_data" and rec["tace_indicated"]:
+        return "tace_combination_open"
     if option == "no_tace":
         if rec["advanced_stage_only"]:
             return "no_tace_advanced"
@@ -150,7 +152,7 @@ def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
     gaps = [g for g in a["missing"] if not any(same(g, m) for m in to_obtain)]
     reasons = lines(rec["reasons"][:MAX_REASONS], msgs)
     decision = msgs.text(f"decision.{kind}")
-    if kind == "insufficient_data" and to_obtain:
+    if kind in ("insufficient_data", "tace_combination_open") and to_obtain:
         summary = msgs.text(
             "summary.insufficient_data",
             decision=decision,

@@ -208,6 +208,7 @@ def to_json(a: Assessment, msgs: Messages | None = None) -> dict[str, Any]:
             "protocol_option": rec.protocol_option,
             "contraindicated": rec.contraindicated,
             "advanced_stage_only": rec.advanced_stage_only,
+            "tace_indicated": rec.tace_indicated,
             "missing": items(rec.missing, msgs),
             "evidence": evidence(rec.evidence, msgs),
         },

@@ -16,7 +16,16 @@ from cds.render.messages import messages
 from cds.service.app import create_app
 from tests.api.conftest import AS_OF, CheckingClient, app_config
 from tests.api.requests_from_fixtures import prefetch_of, searchset
-from tests.api.test_orders import CODES, KIND, ORDER, card_for, cards, order_request, tace
+from tests.api.test_orders import (
+    CODES,
+    KIND,
+    ORDER,
+    card_for,
+    cards,
+    order_request,
+    sorafenib,
+    tace,
+)
 
 TODAY = date.fromisoformat(AS_OF)
 ELIGIBLE = "nct00919009_eligible"  # TACE alone supported; TACE + sorafenib the protocol option
@@ -308,3 +317,15 @@ def test_a_coded_order_names_its_draft_and_its_dose(client):
     assert sorafenib["extension"][ORDER]["recognised"] == "code"
     assert MED in sorafenib["detail"]
     assert "400 mg" in sorafenib["detail"]  # the ordered dose, as written on the order
+
+
+def test_peng_open_tace_order_is_supported_and_sorafenib_waits(client):
+    """peng_unknown_margin: TACE is indicated either way, so a TACE order is supported (info);
+    sorafenib drafted with it cannot be judged until the R0 margin is documented."""
+    request = order_request("peng_unknown_margin", "order-sign", tace(), sorafenib())
+    found = {c["extension"][ORDER]["kind"]: c for c in cards(client, request)}
+    assert found["tace"]["indicator"] == "info"
+    assert found["tace"]["extension"][KIND] == "order-tace-supported"
+    assert found["tace"]["extension"][CODES][0] == "tace-either-way"
+    assert found["sorafenib"]["indicator"] == "warning"
+    assert found["sorafenib"]["extension"][KIND] == "order-sorafenib-missing-data"

@@ -18,7 +18,7 @@ KIND_FOR_OPTION = {
     "tace_plus_sorafenib": {"tace_plus_sorafenib"},
     "tace": {"tace", "tace_protocol"},
     "no_tace": {"no_tace_contraindicated", "no_tace_not_indicated", "no_tace_advanced"},
-    "insufficient_data": {"insufficient_data"},
+    "insufficient_data": {"insufficient_data", "tace_combination_open"},
 }
 
 
@@ -42,6 +42,9 @@ def assert_expected_card(name, response):
         return
     assert len(cards) == 1
     assert kind(cards[0]) in KIND_FOR_OPTION[option]
+    spec = json.loads((FIXTURES / f"{name}.expected.json").read_text())["expected"]
+    tace_indicated = spec.get("recommendation.tace_indicated", False)
+    assert (kind(cards[0]) == "tace_combination_open") is tace_indicated
     assert "could not obtain" not in cards[0]["detail"]
 
 
@@ -168,3 +171,21 @@ def test_a_tace_card_with_a_lab_missing_offers_its_order_too(client, name, order
     [suggestion] = lab_orders
     assert suggestion["isRecommended"] is False
     assert {a["resource"]["code"]["coding"][0]["code"] for a in suggestion["actions"]} == ordered
+
+
+def test_peng_open_card_says_tace_either_way_and_names_the_margin(client):
+    """The R0 margin undocumented: a warning that TACE is indicated either way, naming the margin
+    to obtain, with no treatment suggestion (only adding sorafenib is undecided)."""
+    card = client.post(
+        "/cds-services/hcc-assessment", json=hook_request("peng_unknown_margin")
+    ).json["cards"][0]
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith(T("decision.tace_combination_open"))
+    assert card["extension"]["org.example.hcc-cds.reason-codes"][:2] == [
+        "tace-either-way",
+        "peng-unknown",
+    ]
+    assert T("peng-part.r0_margin") in card["detail"]
+    assert not any(
+        s.get("isRecommended") and "TACE" in s["label"] for s in card.get("suggestions", [])
+    )

@@ -14,6 +14,7 @@ from cds.clinical.inputs import (
     LiverLabs,
     PatientInputs,
     PortalInvasion,
+    Resection,
     Tumour,
     TumourPattern,
 )
@@ -135,3 +136,16 @@ def condition(
 def mentions(notes: Any, key: str) -> bool:
     """Whether any note has this code or a parameter with this value (the finding, analyte…)."""
     return any(n.code == key or key in n.params.values() for n in notes)
+
+
+SURGERY = date(2024, 3, 1)
+
+
+def resection(margin: Any = "R0", recurrence: Any = True, mvi: Any = True) -> Resection:
+    """A hepatectomy with its margin, a later recurrence and MVI (``None``: not documented)."""
+    source = Source("Procedure/hx", SURGERY, "hepatectomy")
+
+    def documented(value: Any) -> Fact[Any] | None:
+        return None if value is None else Fact(value, source)
+
+    return Resection(source, SURGERY, documented(margin), documented(recurrence), documented(mvi))

@@ -15,7 +15,7 @@ from cds.clinical.inputs import ConditionState
 from cds.clinical.order_check import check_order
 from cds.clinical.order_context import OrderContext, TaceEvidence, counting_tace
 from cds.clinical.sorafenib_dose import DosePart, OrderedDose
-from tests.clinical.builders import AS_OF, condition, fact, lab, labs, patient
+from tests.clinical.builders import AS_OF, condition, fact, lab, labs, patient, resection
 
 TACE = DraftOrder("tace", Recognition.CODE, "ServiceRequest/t", "x")
 SORAFENIB = DraftOrder("sorafenib", Recognition.CODE, "MedicationRequest/s", "x", ())
@@ -178,6 +178,20 @@ def test_bclc_c_by_ecog_is_a_warning_not_critical():
     assert verdict is not None
     assert (verdict.outcome, verdict.level) == ("advanced-stage", "warning")
     assert "order-advanced-stage" in codes(verdict)
+
+
+def test_peng_open_supports_a_tace_order_and_waits_for_sorafenib():
+    """The R0 margin undocumented: a TACE order is supported (TACE either way); sorafenib with
+    TACE cannot be judged yet and names the margin."""
+    a = assess(patient(resection=resection(margin=None)), AS_OF)
+    tace = check_order(TACE, a, OrderContext())
+    assert tace is not None
+    assert (tace.outcome, tace.level, tace.to_obtain) == ("supported", "info", ())
+    assert codes(tace)[0] == "tace-either-way"
+    sorafenib = check_order(SORAFENIB, a, OrderContext(), (TACE,))
+    assert sorafenib is not None
+    assert (sorafenib.outcome, sorafenib.level) == ("missing-data", "warning")
+    assert any(m.params.get("part") == "r0_margin" for m in sorafenib.to_obtain)
 
 
 @pytest.mark.parametrize("infection", ["sbp", "sepsis"])

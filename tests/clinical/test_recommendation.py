@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from cds.clinical.assessment import assess
-from cds.clinical.evidence import Fact, Source
+from cds.clinical.evidence import Source
 from cds.clinical.inputs import (
     ConditionState,
     GradedFinding,
     NotUsed,
     PortalInvasion,
-    Resection,
     Severity,
     TumourPattern,
 )
-from tests.clinical.builders import AS_OF, condition, fact, lab, labs, patient, tumour
-
-SURGERY = date(2024, 3, 1)
-
-
-def resection(margin="R0", recurrence=True, mvi=True):
-    src = Source("Procedure/hx", SURGERY, "hepatectomy")
-
-    def f(v):
-        return None if v is None else Fact(v, src)
-
-    return Resection(src, SURGERY, f(margin), f(recurrence), f(mvi))
+from tests.clinical.builders import (
+    AS_OF,
+    SURGERY,
+    condition,
+    fact,
+    lab,
+    labs,
+    patient,
+    resection,
+    tumour,
+)
 
 
 def option(p):
@@ -163,12 +159,36 @@ def test_outside_peng_population_gets_tace(margin, recurrence, mvi):
 
 
 def test_peng_unknown_gives_insufficient_data():
-    """A hepatectomy with the margin undocumented leaves the Peng question open."""
+    """A hepatectomy with the margin undocumented leaves the Peng question open: only adding
+    sorafenib waits for it, TACE is indicated either way."""
     rec = option(patient(resection=resection(margin=None)))
     assert rec.option == "insufficient_data"
+    assert rec.tace_indicated
+    assert [r.code for r in rec.reasons] == ["tace-either-way", "peng-unknown"]
     assert {"code": "missing-item", "part": "r0_margin"} in [
         {"code": m.code, **m.params} for m in rec.missing
     ]
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        patient(tumour=tumour(pattern=None)),  # BCLC B sub-group undecided: B1 or B3 is no TACE
+        patient(labs=labs(albumin=None, bilirubin=2.5)),  # Child-Pugh 6–8 straddles 7
+    ],
+)
+def test_other_missing_data_leaves_tace_undecided(inputs):
+    rec = option(inputs)
+    assert rec.option == "insufficient_data"
+    assert not rec.tace_indicated
+
+
+def test_a_decisive_not_used_result_undoes_tace_either_way():
+    """Peng open, and a future-dated Vp4 that would stop TACE: TACE is no longer indicated."""
+    vp4 = NotUsed("future-dated", "portal_invasion", fact(PortalInvasion.VP4, days_ago=-4))
+    result = assess(patient(resection=resection(margin=None), not_used=(vp4,)), AS_OF)
+    assert result.recommendation.option == "insufficient_data"
+    assert not result.recommendation.tace_indicated
 
 
 def test_trial_eligible_gets_tace_with_protocol_option():
