@@ -86,12 +86,20 @@ class NotUsed:
     value: Lab | Fact[Any]
 
 
+RecordedGrade = Literal["mild", "moderate", "severe"]
+
+
 @dataclass(frozen=True)
 class GradedFinding:
-    """Ascites or encephalopathy: the grade and the Condition it came from (if any)."""
+    """Ascites or encephalopathy: the grade and the Condition it came from (if any).
+
+    ``severity`` is the Child-Pugh grade (moderate and severe score alike); ``recorded`` the
+    grade as the record names it ("mild", "moderate", "severe"), shown on cards.
+    """
 
     severity: Severity
     source: Source | None = None
+    recorded: RecordedGrade | None = None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ TRANSLATED: Mapping[str, str] = MappingProxyType(
         "finding": "finding",
         "findings": "finding",
         "component": "component",
+        "components": "component",
         "part": "peng-part",
         "vessel": "vessel",
         "kind": "not-used-kind",
@@ -39,6 +40,7 @@ TRANSLATED: Mapping[str, str] = MappingProxyType(
         "problem": "lab-problem",
         "option": "option",
         "infection": "infection",
+        "grade": "grade",
     }
 )
 

@@ -23,7 +23,7 @@ from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.eligibility import Eligibility, main_vessel_note
 from cds.clinical.evidence import Status, Usable
 from cds.clinical.inputs import ConditionFinding, ConditionState, PatientInputs, Severity, Tumour
-from cds.clinical.notes import Note, note
+from cds.clinical.notes import Code, Note, note
 from cds.clinical.tumour import (
     distant_metastasis,
     extrahepatic_spread,
@@ -155,7 +155,8 @@ def contraindications(
         found.append(Contraindication(5, note("encephalopathy", date=when), True))
     if ascites.severity is Severity.MODERATE_OR_SEVERE:
         when = ascites.source.date if ascites.source else None
-        found.append(Contraindication(5, note("ascites-moderate-severe", date=when), True))
+        reason = note("ascites-moderate-severe", date=when, grade=ascites.recorded)
+        found.append(Contraindication(5, reason, True))
     infection = active_serious_infection(inputs)
     if infection is not None:
         reason = note(
@@ -285,7 +286,7 @@ def recommend(
         # either way: only the combination waits for the answer.
         return Recommendation(
             INSUFFICIENT_DATA,
-            (note("tace-either-way"), note("peng-unknown")),
+            (liver_preserved("tace-either-way", cp), note("peng-unknown")),
             ("BCLC-2022",),
             missing=peng_missing,
             tace_indicated=True,
@@ -300,7 +301,7 @@ def recommend(
     if trial.status == "eligible":
         return Recommendation(
             TACE,
-            (note("tace-standard"), note("protocol-option", trial=trial.trial)),
+            (liver_preserved("tace-standard", cp), note("protocol-option", trial=trial.trial)),
             ("BCLC-2022", trial.protocol.evidence, NO_OS_BENEFIT),
             (TACE_PLUS_SORAFENIB,),
             protocol_option=True,
@@ -312,9 +313,17 @@ def recommend(
     )
     return Recommendation(
         TACE,
-        (note("tace-standard"), note("combination-not-suggested"), trial_note),
+        (liver_preserved("tace-standard", cp), note("combination-not-suggested"), trial_note),
         ("BCLC-2022", NO_OS_BENEFIT),
     )
+
+
+def liver_preserved(code: Code, cp: ChildPugh) -> Note:
+    """A B2 reason that rests on preserved liver function, naming the Child-Pugh range and its
+    unknown components when a lab is missing (the whole range allows TACE, ruling A3)."""
+    low, high = cp.score_range
+    unknown = tuple(c.name for c in cp.components if c.points is None)
+    return note(code, low=low, high=high, components=unknown)
 
 
 def withheld(rec: Recommendation, decisive: tuple[Note, ...]) -> Recommendation:

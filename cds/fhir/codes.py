@@ -120,7 +120,9 @@ DISTANT_METASTASIS_CONDITIONS = snomed("128462008") | frozenset(
 NODAL_METASTASIS_CONDITIONS = frozenset((system, "C77") for system in (ICD10, ICD10CM))
 
 SEVERITY_MILD = snomed("255604002")
-SEVERITY_MODERATE_OR_SEVERE = snomed("6736007", "24484000")
+SEVERITY_MODERATE = snomed("6736007")
+SEVERITY_SEVERE = snomed("24484000")
+SEVERITY_MODERATE_OR_SEVERE = SEVERITY_MODERATE | SEVERITY_SEVERE
 
 # Hepatectomy: no SNOMED code could be confirmed here (research §2), so the project code is the
 # documented one; add SNOMED codes once checked against a terminology server.

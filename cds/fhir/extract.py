@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
 from functools import cache, cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from cds.clinical.evidence import Fact, Lab, Source
 from cds.clinical.inputs import (
@@ -26,6 +26,7 @@ from cds.clinical.inputs import (
     NotUsedKind,
     PatientInputs,
     PortalInvasion,
+    RecordedGrade,
     Resection,
     Severity,
     Tumour,
@@ -376,7 +377,7 @@ class Extractor:
                 return GradedFinding(Severity.ABSENT, condition_source(ruled_out[0]))
             return GradedFinding(Severity.NOT_DOCUMENTED)
         worst = max(found, key=severity_rank)
-        return GradedFinding(severity_of(worst), condition_source(worst))
+        return GradedFinding(severity_of(worst), condition_source(worst), recorded_grade(worst))
 
     def condition(self, wanted: frozenset[Code]) -> Source | None:
         """The latest counting Condition with one of the codes. A Condition that fails
@@ -760,6 +761,20 @@ def severity_of(cond: Resource) -> Severity:
     if concept_in(severity, codes.SEVERITY_MILD):
         return Severity.MILD
     return Severity.SEVERITY_NOT_RECORDED
+
+
+def recorded_grade(cond: Resource) -> RecordedGrade | None:
+    """The grade as the Condition's severity names it (a card shows "moderate", not the
+    Child-Pugh band "moderate or severe")."""
+    severity = cond.get("severity")
+    for grade, wanted in (
+        ("severe", codes.SEVERITY_SEVERE),
+        ("moderate", codes.SEVERITY_MODERATE),
+        ("mild", codes.SEVERITY_MILD),
+    ):
+        if concept_in(severity, wanted):
+            return cast(RecordedGrade, grade)
+    return None
 
 
 def severity_rank(cond: Resource) -> int:

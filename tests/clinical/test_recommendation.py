@@ -236,6 +236,13 @@ def test_decompensation_is_a_contraindication_to_tace(finding, severity, word):
     assert word in [r.code for r in rec.reasons]
 
 
+@pytest.mark.parametrize("recorded", ["moderate", "severe", None])
+def test_the_ascites_reason_names_the_recorded_grade(recorded):
+    ascites = GradedFinding(Severity.MODERATE_OR_SEVERE, Source("Condition/a", None, "x"), recorded)
+    reason = next(r for r in option(patient(ascites=ascites)).reasons if r.code.startswith("asc"))
+    assert reason.params["grade"] == recorded
+
+
 def test_mild_ascites_alone_is_not_a_contraindication():
     """Mild ascites at Child-Pugh 6: TACE is still suggested."""
     p = patient(ascites=GradedFinding(Severity.MILD, Source("Condition/a", None, "coded")))
@@ -445,3 +452,19 @@ def test_criterion_left_undecided_by_a_not_used_result_drops_the_protocol_option
     assert rec.option == "tace"
     assert not rec.protocol_option
     assert "trial-unknown" in [r.code for r in rec.reasons]
+
+
+@pytest.mark.parametrize(
+    ("albumin", "params"),
+    [
+        (4.0, {"low": 5, "high": 5, "components": ()}),
+        (None, {"low": 5, "high": 7, "components": ("albumin",)}),  # 5–7: TACE whatever it is
+    ],
+)
+def test_tace_reason_names_the_child_pugh_range_when_a_lab_is_missing(albumin, params):
+    """Preserved liver function is said with its Child-Pugh range and what is not measured, so
+    a missing albumin is never read as a measured normal one (ruling A3: 5–7 still allows TACE)."""
+    rec = option(patient(labs=labs(albumin=albumin)))
+    assert rec.option == "tace"
+    assert rec.reasons[0].code == "tace-standard"
+    assert rec.reasons[0].params == params

@@ -141,18 +141,20 @@ def condition(cid, system, code, severity=None, clinical="active", verification=
 
 
 @pytest.mark.parametrize(
-    ("severity", "expected"),
+    ("severity", "expected", "recorded"),
     [
-        (None, Severity.SEVERITY_NOT_RECORDED),
-        ("255604002", Severity.MILD),
-        ("6736007", Severity.MODERATE_OR_SEVERE),
-        ("24484000", Severity.MODERATE_OR_SEVERE),
+        (None, Severity.SEVERITY_NOT_RECORDED, None),
+        ("255604002", Severity.MILD, "mild"),
+        ("6736007", Severity.MODERATE_OR_SEVERE, "moderate"),
+        ("24484000", Severity.MODERATE_OR_SEVERE, "severe"),
     ],
 )
-def test_ascites_severity(severity, expected):
-    """Ascites severity comes from Condition.severity (SNOMED)."""
+def test_ascites_severity(severity, expected, recorded):
+    """Ascites severity comes from Condition.severity (SNOMED): the Child-Pugh grade, and the
+    grade as recorded (moderate and severe score alike but are shown as written)."""
     result = inputs(condition("asc", codes.SNOMED, "389026000", severity))
     assert result.ascites.severity is expected
+    assert result.ascites.recorded == recorded
 
 
 @pytest.mark.parametrize(
