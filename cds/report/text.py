@@ -17,4 +17,6 @@ def to_text(assessment_json: dict[str, Any], msgs: Messages | None = None) -> st
     def joined(items: list[dict[str, Any]], separator: str) -> str:
         return separator.join(msgs.note(i) for i in items)
 
-    return template.render(a=assessment_json, t=msgs.text, n=msgs.note, nj=joined)
+    return template.render(
+        a=assessment_json, t=msgs.text, n=msgs.note, nj=joined, lab_value=msgs.lab_value
+    )
