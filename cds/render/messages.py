@@ -5,9 +5,9 @@ identifier (an analyte, a unit, a finding; :data:`cds.clinical.notes.TRANSLATED`
 their own catalogue entry. ``CDS_LOCALE`` selects the locale (default ``en``).
 
 A note that shows a lab value (``value`` and ``unit``, the canonical ones) is also given
-``lab_value``: the catalogue's ``lab-value`` entry, which shows the value as the EHR reported it
-(``reported_value``, ``reported_unit``) with the converted one beside it when the two differ, so
-that every message shows a lab value one way.
+``lab_value``: the value with its unit (catalogue entry ``lab-value``) or, when the core says it
+was reported in another unit (``reported_value``, ``reported_unit``), that value with the
+converted one beside it (``lab-value-reported``), so that every message shows a lab value one way.
 """
 
 from __future__ import annotations
@@ -122,12 +122,15 @@ class Messages:
         ``reported_value`` and ``reported_unit``."""
         if lab["value"] is None:
             return ""
+        value, unit = self.shown("value", lab["value"]), self.shown("unit", lab["unit"])
+        if lab.get("reported_value") is None:
+            return self.text("lab-value", value=value, unit=unit)
         return self.text(
-            "lab-value",
-            value=self.shown("value", lab["value"]),
-            unit=self.shown("unit", lab["unit"]),
-            reported_value=self.shown("reported_value", lab.get("reported_value")),
-            reported_unit=self.shown("reported_unit", lab.get("reported_unit")),
+            "lab-value-reported",
+            value=value,
+            unit=unit,
+            reported_value=self.shown("reported_value", lab["reported_value"]),
+            reported_unit=self.shown("reported_unit", lab["reported_unit"]),
         )
 
     def note(self, item: Note | Mapping[str, Any]) -> str:
