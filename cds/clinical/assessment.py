@@ -21,7 +21,7 @@ from cds.clinical.eligibility import (
     evaluate,
     withhold_criteria,
 )
-from cds.clinical.evidence import Fact, Lab, Status, recent_fact, usable
+from cds.clinical.evidence import Fact, Lab, Status, recent_fact, reported, usable
 from cds.clinical.inputs import LiverLabs, NotUsed, PatientInputs
 from cds.clinical.notes import RULES_VERSION, Note, note
 from cds.clinical.peng import PengPopulation, peng_population
@@ -247,6 +247,7 @@ def not_used_note(item: NotUsed) -> Note:
             finding=None,
             value=round(value.value, 2) if value.value is not None else None,
             unit=value.unit,
+            **reported(value),
             found=value.source.original,
             date=value.source.date,
             source=value.source.resource,
@@ -259,6 +260,8 @@ def not_used_note(item: NotUsed) -> Note:
         finding=item.target,
         value=None,
         unit="",
+        reported_value=None,
+        reported_unit=None,
         found=fact.source.original,
         date=fact.source.date,
         source=fact.source.resource,

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Literal, Protocol
 
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS, ChildPugh
-from cds.clinical.evidence import Source, Status, age_in_days, all_of, usable
+from cds.clinical.evidence import Source, Status, age_in_days, all_of, reported, usable
 from cds.clinical.inputs import ConditionFinding, ConditionState, PatientInputs, Severity
 from cds.clinical.notes import Note, note
 from cds.clinical.tnm import Muicc
@@ -176,6 +176,7 @@ class LabLimit:
             analyte=self.analyte,
             value=round(lab.value, 2),
             unit=self.unit,
+            **reported(lab),
             op=self.op,
             limit=self.limit,
             date=lab.source.date,
@@ -204,6 +205,7 @@ class BelowUlnMultiple:
             analyte=analyte,
             value=round(lab.value, 2),
             unit=lab.unit,
+            **reported(lab),
             times_uln=round(lab.value / uln, 2),
             uln=round(uln, 2),
             uln_assumed=lab.uln is None,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Generic, Literal, TypeVar
 
-from cds.clinical.notes import Note, note
+from cds.clinical.notes import Note, Param, note
 
 T = TypeVar("T")
 
@@ -74,6 +74,9 @@ class Lab:
     e.g. an unknown unit; ``problem_detail`` is what was found, as written).
     ``uln`` is the upper limit of normal in the canonical unit, from the
     result's own reference range when it has one (``uln_assumed`` is then ``False``).
+    ``reported_value`` and ``reported_unit`` are the value and unit (UCUM, or as written) the
+    result was reported in, when that unit is not the canonical one; both ``None`` when it is
+    (the clinician's chart then shows ``value`` itself).
     """
 
     value: float | None
@@ -83,6 +86,14 @@ class Lab:
     uln: float | None = None
     uln_assumed: bool = False
     problem_detail: str = ""
+    reported_value: float | None = None
+    reported_unit: str | None = None
+
+
+def reported(lab: Lab) -> dict[str, Param]:
+    """The parameters of a note that shows a lab's value: the value as reported beside the
+    converted one (both ``None`` when reported in the canonical unit)."""
+    return {"reported_value": lab.reported_value, "reported_unit": lab.reported_unit}
 
 
 def shown(value: float) -> str:
@@ -139,6 +150,7 @@ def usable(lab: Lab | None, name: str, as_of: date, max_age_days: int) -> Usable
             max_days=max_age_days,
             value=round(lab.value, 2),
             unit=lab.unit,
+            **reported(lab),
             source=lab.source.resource,
         )
         return Usable(lab, None, reason)

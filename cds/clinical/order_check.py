@@ -29,7 +29,7 @@ from typing import Literal
 from cds.clinical.assessment import REPEATABLE_LABS, Assessment
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS
 from cds.clinical.draft_orders import DraftOrder, dose_finding
-from cds.clinical.evidence import usable
+from cds.clinical.evidence import reported, usable
 from cds.clinical.inputs import ConditionState
 from cds.clinical.notes import Note, note
 from cds.clinical.order_context import (
@@ -172,6 +172,7 @@ def renal_insufficiency(a: Assessment) -> tuple[Note | None, Note | None]:
             "order-renal-creatinine",
             value=round(creatinine.value, 2),
             unit="mg/dL",
+            **reported(creatinine.lab),
             limit=RENAL_CREATININE_MG_DL,
             date=creatinine.lab.source.date,
         ), None
@@ -188,6 +189,7 @@ def renal_insufficiency(a: Assessment) -> tuple[Note | None, Note | None]:
                 analyte=analyte,
                 value=round(filtration.value, 1),
                 unit=unit,
+                **reported(filtration.lab),
                 limit=RENAL_FILTRATION_ML_MIN,
                 date=filtration.lab.source.date,
             ), None

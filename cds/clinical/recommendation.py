@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from cds.clinical.bclc import Bclc
 from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.eligibility import Eligibility, main_vessel_note
-from cds.clinical.evidence import Status, Usable
+from cds.clinical.evidence import Status, Usable, reported
 from cds.clinical.inputs import ConditionFinding, ConditionState, PatientInputs, Severity, Tumour
 from cds.clinical.notes import Code, Note, note
 from cds.clinical.tumour import (
@@ -146,6 +146,7 @@ def contraindications(
             "bilirubin-above-3",
             value=round(bilirubin.value, 2),
             unit="mg/dL",
+            **reported(bilirubin.lab),
             date=bilirubin.lab.source.date,
         )
         found.append(Contraindication(4, reason, True))

@@ -35,7 +35,7 @@ from cds.clinical.inputs import (
 from cds.fhir import codes
 from cds.fhir.codes import Code
 from cds.fhir.record import PatientRecord, Resource
-from cds.fhir.units import CANONICAL, UnitError, to_canonical, ucum_code
+from cds.fhir.units import CANONICAL, UnitError, is_canonical, to_canonical, ucum_code
 from cds.fhir.validate import problem as validation_problem
 
 T = TypeVar("T")
@@ -329,7 +329,16 @@ class Extractor:
         if value < 0 or (value == 0 and analyte not in ZERO_IS_PLAUSIBLE):
             return Lab(None, canonical, source, problem="implausible")
         uln = self.reference_high(obs, analyte)
-        return Lab(value, canonical, source, uln=uln, uln_assumed=uln is None)
+        as_reported = not is_canonical(unit, analyte)
+        return Lab(
+            value,
+            canonical,
+            source,
+            uln=uln,
+            uln_assumed=uln is None,
+            reported_value=float(q["value"]) if as_reported else None,
+            reported_unit=unit if as_reported else None,
+        )
 
     @staticmethod
     def reference_high(obs: Resource, analyte: str) -> float | None:

@@ -231,6 +231,16 @@ def ucum_code(code: str | None, system: str | None, text: str | None) -> str | N
     return None
 
 
+def is_canonical(ucum: str | None, analyte: str) -> bool:
+    """Whether a unit is the analyte's canonical unit as written (annotations aside): a value
+    reported in it reads the same converted, so a card need not show it twice. ``None`` (no
+    unit) is canonical only for a ratio such as the INR."""
+    canonical = CANONICAL[analyte].unit
+    if ucum is None:
+        return canonical == "1"
+    return _strip_annotations(ucum) == _strip_annotations(canonical)
+
+
 def to_canonical(value: float, ucum: str | None, analyte: str) -> float:
     """Convert ``value`` to the analyte's canonical unit.
 

@@ -3,6 +3,11 @@
 A message is a small Jinja template filled with a note's parameters. Parameters that hold an
 identifier (an analyte, a unit, a finding; :data:`cds.clinical.notes.TRANSLATED`) are shown by
 their own catalogue entry. ``CDS_LOCALE`` selects the locale (default ``en``).
+
+A note that shows a lab value (``value`` and ``unit``, the canonical ones) is also given
+``lab_value``: the value with its unit (catalogue entry ``lab-value``) or, when the core says it
+was reported in another unit (``reported_value``, ``reported_unit``), that value with the
+converted one beside it (``lab-value-reported``), so that every message shows a lab value one way.
 """
 
 from __future__ import annotations
@@ -27,6 +32,22 @@ def number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     return f"{round(value, 2):g}"
+
+
+# Parameters that are a unit as the EHR reported it: shown by their ``unit.*`` entry when the
+# catalogue has one (umol/L → µmol/L), else as written (``unit-as-written``).
+REPORTED_UNIT_PARAMS = frozenset({"reported_unit"})
+# Parameters that are a value as the EHR reported it: not rounded to 2 decimals (0.086 mmol/L of
+# creatinine must not read 0.09), only cleared of float noise.
+REPORTED_VALUE_PARAMS = frozenset({"reported_value"})
+REPORTED_DIGITS = 6
+
+
+def as_reported(value: Any) -> Any:
+    """A value as the EHR reported it: its significant digits, no float noise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return f"{value:.{REPORTED_DIGITS}g}"
 
 
 SIMPLE_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
@@ -75,6 +96,11 @@ class Messages:
 
     def shown(self, name: str, value: Any) -> Any:
         """A parameter as shown: identifiers through the catalogue, numbers rounded."""
+        if name in REPORTED_UNIT_PARAMS and value is not None:
+            key = f"unit.{value}"
+            return self.text(key) if self.has(key) else self.text("unit-as-written", unit=value)
+        if name in REPORTED_VALUE_PARAMS:
+            return as_reported(value)
         prefix = TRANSLATED.get(name)
         if prefix is None or value is None:
             if isinstance(value, list | tuple):
@@ -85,7 +111,27 @@ class Messages:
         return self.text(f"{prefix}.{value}")
 
     def params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: self.shown(k, v) for k, v in params.items()}
+        shown = {k: self.shown(k, v) for k, v in params.items()}
+        if "value" in params and "unit" in params:
+            shown["lab_value"] = self.lab_value(params)
+        return shown
+
+    def lab_value(self, lab: Mapping[str, Any]) -> str:
+        """A lab value with its unit, as reported and converted (see the module's docstring);
+        ``lab`` holds ``value`` and ``unit`` and, when reported in another unit,
+        ``reported_value`` and ``reported_unit``."""
+        if lab["value"] is None:
+            return ""
+        value, unit = self.shown("value", lab["value"]), self.shown("unit", lab["unit"])
+        if lab.get("reported_value") is None:
+            return self.text("lab-value", value=value, unit=unit)
+        return self.text(
+            "lab-value-reported",
+            value=value,
+            unit=unit,
+            reported_value=self.shown("reported_value", lab["reported_value"]),
+            reported_unit=self.shown("reported_unit", lab["reported_unit"]),
+        )
 
     def note(self, item: Note | Mapping[str, Any]) -> str:
         """A note (or its JSON form ``{"code", "params"}``) as text."""

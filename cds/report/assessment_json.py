@@ -55,6 +55,8 @@ def lab(name: str, value: Lab | None, state: str) -> dict[str, Any]:
         "name": name,
         "value": None if value is None else value.value,
         "unit": None if value is None else value.unit,
+        "reported_value": None if value is None else value.reported_value,
+        "reported_unit": None if value is None else value.reported_unit,
         "state": state,
         "problem": None if value is None else value.problem,
         "uln": None if value is None else value.uln,

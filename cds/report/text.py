@@ -26,4 +26,5 @@ def to_text(assessment_json: dict[str, Any], msgs: Messages | None = None) -> st
         t=msgs.text,
         n=msgs.note,
         nj=joined,
+        lab_value=msgs.lab_value,
     )

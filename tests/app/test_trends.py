@@ -123,7 +123,7 @@ def test_cut_offs_drawn(trends, key):
 def test_child_pugh_not_computed_where_a_lab_is_older_than_30_days(trends):
     gaps = [(g.day.isoformat(), g.low, g.high) for g in trends.child_pugh.gaps]
     assert gaps == CHILD_PUGH_NOT_COMPUTED
-    assert "INR 1.1 dated 2025-11-20: older than 30 days" in trends.child_pugh.gaps[0].why
+    assert "INR 1.1, 2025-11-20: older than 30 days" in trends.child_pugh.gaps[0].why
 
 
 def test_window_defaults_to_twelve_months_and_excludes_older_results(trends):
@@ -189,7 +189,7 @@ def test_each_plot_on_the_page_has_its_points_and_a_values_table(page, key):
 
 def test_page_states_the_window_and_why_scores_were_not_computed(page):
     assert "Last 12 months (2025-11-15 to 2026-11-15)" in page
-    assert "range 6–12: Bilirubin 2 mg/dL dated 2026-05-14: older than 30 days" in page
+    assert "range 6–12: Bilirubin 34.2 µmol/L (2 mg/dL), 2026-05-14: older than 30 days" in page
     assert "<li>number of nodules: 3</li>" in page  # the timeline names findings as the card does
 
 

@@ -104,6 +104,37 @@ def test_reference_range_high_is_the_uln():
     assert not creatinine.uln_assumed
 
 
+@pytest.mark.parametrize(
+    ("obs", "converted", "reported"),
+    [
+        (lab("b", "14631-6", 60, "umol/L"), 3.51, (60.0, "umol/L")),
+        (lab("b", "1975-2", 2.1, "mg/dL"), 2.1, (None, None)),
+        # unit text only, no UCUM code: the UCUM unit it spells is the reported unit
+        (
+            observation(
+                "b", codes.LOINC, "14631-6", valueQuantity={"value": 34.2, "unit": "µmol/l"}
+            ),
+            2.0,
+            (34.2, "umol/L"),
+        ),
+    ],
+)
+def test_a_lab_keeps_the_value_and_unit_it_was_reported_in(obs, converted, reported):
+    """The value as reported, beside the converted one, when its unit is not the canonical one;
+    ``Source.original`` stays the value as written."""
+    bili = inputs(obs).labs.bilirubin
+    assert round(bili.value, 2) == converted
+    assert (bili.reported_value, bili.reported_unit) == reported
+    assert bili.source.original.startswith(str(obs["valueQuantity"]["value"]))
+
+
+def test_a_unitless_inr_has_no_reported_unit():
+    """INR 1.2 with {INR} or no unit reads the same converted: nothing to show twice."""
+    for unit in ("{INR}", None):
+        inr = inputs(lab("i", "6301-6", 1.2, unit)).labs.inr
+        assert (inr.value, inr.reported_value, inr.reported_unit) == (1.2, None, None)
+
+
 def test_comparator_values_are_not_used_as_numbers():
     """'< 0.2 mg/dL' is a bound, not a value."""
     obs = lab("a", "1975-2", 0.2, "mg/dL")

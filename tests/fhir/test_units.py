@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cds.clinical.child_pugh import albumin_points, banded_points
-from cds.fhir.units import UnitError, to_canonical, ucum_code
+from cds.fhir.units import UnitError, is_canonical, to_canonical, ucum_code
 
 
 @pytest.mark.parametrize(("umol_l", "points"), [(34.03, 1), (34.2, 2), (51.3, 2), (51.47, 3)])
@@ -116,3 +116,24 @@ def test_a_unit_outside_the_table_is_converted_by_the_registry():
 
     assert "ng/dL" not in precomputed()["afp"]
     assert to_canonical(100, "ng/dL", "afp") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("unit", "analyte", "canonical"),
+    [
+        ("mg/dL", "bilirubin", True),
+        ("umol/L", "bilirubin", False),
+        ("g/L", "albumin", False),
+        ("g/dL", "albumin", True),
+        ("10*9/L", "platelets", True),
+        ("10*9/L{cells}", "platelets", True),  # an annotation is unity in UCUM
+        ("10*3/uL", "platelets", False),  # the same number, but not the unit on the card
+        ("{INR}", "inr", True),
+        (None, "inr", True),
+        ("umol/L", "creatinine", False),
+    ],
+)
+def test_is_canonical_compares_the_unit_as_written(unit, analyte, canonical):
+    """A result needs its reported value shown beside the converted one only when its unit is not
+    the canonical one."""
+    assert is_canonical(unit, analyte) is canonical
