@@ -133,3 +133,16 @@ def stage_bclc(
     return Bclc(
         stage, substage, liver, (note("bclc-ecog-0"), note("bclc-liver-preserved")), tuple(missing)
     )
+
+
+# The causes of BCLC C that leave TACE to a tumour-board decision (not a contraindication).
+STAGE_ONLY_CAUSES = frozenset({"bclc-ecog-1", "bclc-ecog-2", "bclc-macrovascular-invasion"})
+
+
+def stage_c_causes(bclc: Bclc) -> tuple[str, ...]:
+    """Why the stage is C, as cause codes a card names: the patient's own ECOG ("bclc-ecog-2"),
+    never the band "ECOG 1–2" as if it were the patient's value."""
+    return tuple(
+        f"bclc-ecog-{r.params['ecog']}" if r.code == "bclc-ecog-1-2" else r.code
+        for r in bclc.reasons
+    )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from cds.clinical.assessment import REPEATABLE_LABS, Assessment
+from cds.clinical.bclc import stage_c_causes
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS
 from cds.clinical.draft_orders import DraftOrder, dose_finding
 from cds.clinical.evidence import reported, usable
@@ -245,8 +246,7 @@ def check_systemic(order: DraftOrder, a: Assessment, recent_days: int) -> OrderV
         return OrderVerdict(order, "missing-data", "warning", reasons, missing, labs)
     no_tace = note("order-no-tace", days=recent_days)
     if stage == "C":
-        causes = tuple(r.code for r in a.bclc.reasons)
-        first_line = note("order-systemic-bclc-c", causes=causes)
+        first_line = note("order-systemic-bclc-c", causes=stage_c_causes(a.bclc))
         return OrderVerdict(order, "systemic", "info", (first_line, no_tace, SYSTEMIC_NOTE))
     return OrderVerdict(order, "systemic", "info", (SYSTEMIC_NOTE, no_tace))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from cds.clinical.bclc import Bclc
+from cds.clinical.bclc import STAGE_ONLY_CAUSES, Bclc, stage_c_causes
 from cds.clinical.child_pugh import ChildPugh
 from cds.clinical.eligibility import Eligibility, main_vessel_note
 from cds.clinical.evidence import Status, Usable, reported
@@ -168,8 +168,7 @@ def contraindications(
         )
         found.append(Contraindication(5, reason, True))
     if bclc.stage == "C":
-        causes = tuple(r.code for r in bclc.reasons)
-        found.append(Contraindication(6, note("bclc-c", causes=causes), False))
+        found.append(Contraindication(6, note("bclc-c", causes=stage_c_causes(bclc)), False))
     return sorted(found, key=lambda c: c.rank)
 
 
@@ -218,7 +217,7 @@ def no_tace_for(
     stage_only = (
         all(c.reason.code == "bclc-c" for c in contra)
         and isinstance(causes, tuple)
-        and all(cause in ("bclc-ecog-1-2", "bclc-macrovascular-invasion") for cause in causes)
+        and all(cause in STAGE_ONLY_CAUSES for cause in causes)
     )
     evidence: tuple[str, ...] = ("BCLC-2022",)
     if stage_only and trial.status == "eligible":

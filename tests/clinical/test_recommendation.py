@@ -42,7 +42,8 @@ def test_no_hcc_is_not_applicable():
         ({"tumour": tumour(vp=4)}, "main-vessel-invaded", {"vessel": "vp4"}),
         ({"tumour": tumour(vv=3)}, "main-vessel-invaded", {"vessel": "vv3"}),
         ({"tumour": tumour(mets=True)}, "extrahepatic-spread", {"distant": True}),
-        ({"ecog": fact(2)}, "bclc-c", {"causes": ("bclc-ecog-1-2",)}),
+        ({"ecog": fact(2)}, "bclc-c", {"causes": ("bclc-ecog-2",)}),  # the patient's ECOG
+        ({"ecog": fact(1)}, "bclc-c", {"causes": ("bclc-ecog-1",)}),
         ({"ecog": fact(3)}, "bclc-d", {"ecog": 3}),
         (
             {"labs": labs(bilirubin=2.5, albumin=3.0, inr=1.8)},
