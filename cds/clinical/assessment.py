@@ -295,8 +295,9 @@ def gaps(core: Core, rec: Recommendation) -> list[Note]:
         *core.child_pugh.missing,
         *core.albi.missing,
         *core.bclc.missing,
-        *core.ajcc8.missing,
-        *core.muicc.missing,
+        # a T category left open does not matter once the stage group is decided (M1: IVB)
+        *(core.ajcc8.missing if core.ajcc8.stage is None else ()),
+        *(core.muicc.missing if core.muicc.stage is None else ()),
         *rec.missing,
         *trial_gaps,
     )

@@ -469,3 +469,14 @@ def test_tace_reason_names_the_child_pugh_range_when_a_lab_is_missing(albumin, p
     assert rec.option == "tace"
     assert rec.reasons[0].code == "tace-standard"
     assert rec.reasons[0].params == params
+
+
+@pytest.mark.parametrize(("mets", "listed"), [(True, False), (False, True)])
+def test_an_open_t_category_is_a_gap_only_while_it_decides_the_stage(mets, listed):
+    """One 4 cm nodule, MVI undocumented: T1b or T2. With M1 the AJCC stage is IVB either way,
+    so the card does not ask for the MVI; without, the stage waits for it."""
+    result = assess(patient(tumour=tumour(count=1, mvi=None, mets=mets)), AS_OF)
+    assert (result.ajcc8.stage == "IVB") is mets
+    asked = [g for g in result.gaps if g.code == "ajcc-t1b-or-t2-needs-mvi"]
+    assert bool(asked) is listed
+    assert result.ajcc8.missing  # the staging itself still says what is undocumented
