@@ -311,10 +311,9 @@ def _connect_resolved(conn: HTTPConnection, loopback_only: bool) -> socket.socke
     """
     names: CallResolver = getattr(_current, "names", None) or CallResolver()
     deadline: Deadline | None = getattr(_current, "deadline", None)
-    limits = [conn.timeout] if isinstance(conn.timeout, int | float) else []
-    limits += [deadline.remaining()] if deadline is not None else []
+    left = _time_left(conn, deadline)
     try:
-        found = names.addresses(conn._dns_host, conn.port, min(limits, default=10.0))
+        found = names.addresses(conn._dns_host, conn.port, 10.0 if left is None else left)
     except ResolutionTimeout as exc:
         raise FhirFetchError("timeout", f"{exc} (the call's deadline)") from None
     except socket.gaierror as exc:
@@ -325,7 +324,14 @@ def _connect_resolved(conn: HTTPConnection, loopback_only: bool) -> socket.socke
             raise FhirFetchError("bad-url", "plain http to a host that is not loopback")
     if deadline is not None and deadline.remaining() <= 0:
         raise FhirFetchError("timeout", "call deadline reached while resolving the host")
-    return _first_connected(conn, found, min(limits, default=None))
+    return _first_connected(conn, found, _time_left(conn, deadline))
+
+
+def _time_left(conn: HTTPConnection, deadline: Deadline | None) -> float | None:
+    """The connect timeout, shortened to what is left before the deadline."""
+    limits = [float(conn.timeout)] if isinstance(conn.timeout, int | float) else []
+    limits += [deadline.remaining()] if deadline is not None else []
+    return max(min(limits), 0.0) if limits else None
 
 
 def _first_connected(
