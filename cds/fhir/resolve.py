@@ -25,7 +25,10 @@ from typing import Any
 
 # (family, type, proto, canonname, sockaddr), as socket.getaddrinfo gives them
 AddrInfo = tuple[Any, ...]
-RESOLVER_THREADS = 8
+# More than a process's calls can ask for at once (CDS_THREADS, 16 by default; a call resolves
+# its fhirServer's host): only lookups left hanging by earlier calls can fill them, and then a new
+# lookup queues and its fetch times out at the deadline. Bounded, rather than a thread per call.
+RESOLVER_THREADS = 32
 
 
 class ResolutionTimeout(Exception):

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from cds import create_app
+from cds.fhir import resolve
 from cds.fhir.client import Deadline, FhirFetchError, get_bytes, guarded_session
 from cds.fhir.resolve import CallResolver, ResolutionTimeout
 from cds.fhir.url_policy import UrlPolicy, parse_allowed
@@ -48,6 +49,7 @@ class Resolver:
         self.lookups.append(host)
         if self.hang:
             self.released.wait(HANG_SECONDS)
+            host = "127.0.0.1"  # released at the test's end: answer without asking any DNS
         return real_getaddrinfo(self.answer or host, port, *args, **kwargs)
 
 
@@ -215,6 +217,21 @@ def test_a_lookup_is_abandoned_at_its_timeout_and_shared_while_it_runs(resolver)
         second.addresses("slow.example", 443, 0.2)
     assert time.monotonic() - started < 0.4 + SLACK
     assert hanging.lookups == ["slow.example"]
+
+
+def test_hanging_lookups_hold_a_bounded_number_of_threads(resolver, monkeypatch):
+    """With every resolver thread taken by a hanging lookup, further lookups wait in a queue
+    (and their fetches time out at the deadline) instead of taking a thread each."""
+    hanging = resolver(hang=True)
+    monkeypatch.setattr(resolve, "RESOLVER_THREADS", 2)
+    shared = resolve._SharedLookups()
+    monkeypatch.setattr(resolve, "_SHARED", shared)
+    for i in range(5):
+        with pytest.raises(ResolutionTimeout):
+            CallResolver().addresses(f"slow{i}.example", 443, 0.1)
+    assert len(hanging.lookups) == 2  # the other three never reached a thread
+    hanging.released.set()  # the queued three run now, still on the stand-in resolver
+    shared._pool.shutdown(wait=True)
 
 
 def test_an_ip_literal_needs_no_lookup(resolver):
