@@ -9,6 +9,7 @@ figures are the benchmark's, BENCHMARKS.md), every loop is bounded, every socket
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -189,6 +190,9 @@ def test_docker_image_refuses_to_start_until_configured(tmp_path):
         ("CDS_DEADLINE_SECONDS", "soon", "CDS_DEADLINE_SECONDS"),
         ("CDS_FHIR_SERVER_ALLOWLIST", '["https://user@fhir.example/"]', "user information"),
         ("CDS_WORKERS", "many", "CDS_WORKERS"),
+        ("CDS_TRUSTED_PROXY", "10.0.0.5, lb.internal", "CDS_TRUSTED_PROXY: 'lb.internal' is not"),
+        ("CDS_TRUSTED_PROXY", "10.0.0.5/24", "did you mean 10.0.0.0/24"),
+        ("CDS_TRUSTED_PROXY", "*", "CDS_TRUSTED_PROXY"),
     ],
 )
 def test_broken_configuration_is_one_line_and_exit_2(tmp_path, setting, value, named):
@@ -297,6 +301,91 @@ def test_forwarded_headers_are_trusted_from_the_configured_proxy(tmp_path):
         headers = {"X-Forwarded-For": "203.0.113.9"}
         requests.get(served.base + "/healthz", headers=headers, timeout=5)
         assert "client='203.0.113.9'" in served.log_text()
+
+
+# Two real HAProxy hops on distinct loopback addresses: the client calls from 127.0.0.5, the
+# outer proxy connects on from 127.0.0.2, the inner one from 127.0.0.3 (all of 127/8 is this
+# machine's loopback). Each hop appends the address it was called from to X-Forwarded-For.
+PROXY_CHAIN_CFG = """
+global
+    log stderr format short local0 warning
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend outer
+    bind 127.0.0.1:{outer}
+    option forwardfor
+    default_backend to_inner
+backend to_inner
+    server inner 127.0.0.1:{inner} source 127.0.0.2
+frontend inner
+    bind 127.0.0.1:{inner}
+    option forwardfor
+    default_backend to_cds
+backend to_cds
+    server cds 127.0.0.1:{cds} source 127.0.0.3
+"""
+
+
+@contextlib.contextmanager
+def proxy_chain(tmp: Path, cds_port: int) -> Iterator[int]:
+    """HAProxy with the two hops in front of ``cds_port``; yields the outer hop's port."""
+    from tests.replicas.stack import require_haproxy
+
+    outer, inner = free_port(), free_port()
+    config = tmp / "chain.cfg"
+    config.write_text(PROXY_CHAIN_CFG.format(outer=outer, inner=inner, cds=cds_port))
+    with (tmp / "haproxy.log").open("wb") as sink:
+        process = subprocess.Popen(
+            [require_haproxy(), "-db", "-f", str(config)], stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        for _ in range(100):  # up to 10 s for HAProxy to listen
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", outer), 1):
+                break
+            time.sleep(0.1)
+        yield outer
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def get_from(source: str, port: int, headers: dict[str, str]) -> int:
+    """GET /healthz on ``port`` from the loopback address ``source``."""
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=10, source_address=(source, 0)
+    )
+    try:
+        connection.request("GET", "/healthz", headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("trusted", "client"),
+    [
+        ("127.0.0.2/31", "127.0.0.5"),  # both hops trusted (a network): the caller
+        ("127.0.0.3, 127.0.0.2", "127.0.0.5"),  # both hops trusted (a list): the caller
+        ("127.0.0.3", "127.0.0.2"),  # only the inner hop: the outer proxy is the client
+    ],
+)
+def test_a_chain_of_proxies_names_the_right_most_untrusted_address(tmp_path, trusted, client):
+    """Through two real proxies, the client is the right-most X-Forwarded-For address that is
+    not a trusted proxy; what the caller wrote in the header itself is never believed."""
+    with (
+        cds_serve(tmp_path, CDS_TRUSTED_PROXY=trusted, CDS_WORKERS="1") as served,
+        proxy_chain(tmp_path, served.port) as outer,
+    ):
+        spoofed = {"X-Forwarded-For": "198.51.100.7"}
+        assert get_from("127.0.0.5", outer, spoofed) == 200
+        assert get_from("127.0.0.5", served.port, spoofed) == 200  # direct: not a proxy
+        lines = [line for line in served.log_text().splitlines() if "route='/healthz'" in line]
+    assert f"client='{client}'" in lines[-2]  # through the chain
+    assert "client='127.0.0.5'" in lines[-1]  # directly
+    assert "198.51.100.7" not in served.log_text()
 
 
 # --- availability under slow clients and a slow FHIR server --------------------------------

@@ -5,16 +5,20 @@ data: unauthorised, forbidden, not found, server error, timeout, not FHIR, too l
 pages.
 Searches follow ``next`` links up to a bound. Each response is streamed with a byte cap and the
 call's deadline, which is enforced on the socket itself, so a slow-dripping or huge response
-cannot hold the request or its thread past the deadline.
+cannot hold the request or its thread past the deadline. Host names are resolved within the
+deadline too, once per call, and the connection goes to the address resolved
+(:mod:`cds.fhir.resolve`): a hanging resolver is a fetch that timed out.
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
+import ipaddress
 import itertools
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,8 +30,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from cds.fhir.record import entries_of
+from cds.fhir.resolve import AddrInfo, CallResolver, ResolutionTimeout
 from cds.fhir.url_policy import AllowedUrl, UrlPolicy, UrlRefused, parse_allowed
 
 Resource = dict[str, Any]
@@ -289,16 +295,81 @@ def _watch_new_socket(sock: socket.socket) -> None:
         _WATCHDOG.watch(sock, max(deadline.remaining(), 0.0))
 
 
+# --- connections to the addresses the call resolved ------------------------------------------
+
+
+def _connect_resolved(conn: HTTPConnection, loopback_only: bool) -> socket.socket:
+    """A socket connected to ``conn``'s host, resolved by the call's resolver in its time left.
+
+    Only the TCP connection goes to the address: the Host header, TLS SNI and the certificate
+    check still use the URL's host name (urllib3 takes them from ``conn.host``, unchanged).
+
+    :param loopback_only: plain http, which the URL policy allows to a loopback host only: the
+        addresses connected to must be loopback too, whatever the name resolves to.
+    :raise FhirFetchError: ``timeout`` when the name is not resolved by the deadline,
+        ``bad-url`` when a loopback-only host resolves elsewhere.
+    """
+    names: CallResolver = getattr(_current, "names", None) or CallResolver()
+    deadline: Deadline | None = getattr(_current, "deadline", None)
+    left = _time_left(conn, deadline)
+    try:
+        found = names.addresses(conn._dns_host, conn.port, 10.0 if left is None else left)
+    except ResolutionTimeout as exc:
+        raise FhirFetchError("timeout", f"{exc} (the call's deadline)") from None
+    except socket.gaierror as exc:
+        raise NameResolutionError(conn.host, conn, exc) from exc
+    if loopback_only:
+        found = [a for a in found if ipaddress.ip_address(a[4][0]).is_loopback]
+        if not found:
+            raise FhirFetchError("bad-url", "plain http to a host that is not loopback")
+    if deadline is not None and deadline.remaining() <= 0:
+        raise FhirFetchError("timeout", "call deadline reached while resolving the host")
+    return _first_connected(conn, found, _time_left(conn, deadline))
+
+
+def _time_left(conn: HTTPConnection, deadline: Deadline | None) -> float | None:
+    """The connect timeout, shortened to what is left before the deadline."""
+    limits = [float(conn.timeout)] if isinstance(conn.timeout, int | float) else []
+    limits += [deadline.remaining()] if deadline is not None else []
+    return max(min(limits), 0.0) if limits else None
+
+
+def _first_connected(
+    conn: HTTPConnection, found: list[AddrInfo], timeout: float | None
+) -> socket.socket:
+    """Try each address in turn, as urllib3's ``create_connection`` does for its lookup."""
+    error: OSError = OSError("the host has no address")
+    for family, kind, proto, _, address in found:
+        sock = socket.socket(family, kind, proto)
+        try:
+            for option in conn.socket_options or ():
+                sock.setsockopt(*option)
+            sock.settimeout(timeout)
+            if conn.source_address:
+                sock.bind(conn.source_address)
+            sock.connect(address)
+        except TimeoutError:
+            sock.close()
+            raise ConnectTimeoutError(conn, f"Connection to {conn.host} timed out") from None
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        sys.audit("http.client.connect", conn, conn.host, conn.port)
+        return sock
+    raise NewConnectionError(conn, f"Failed to establish a new connection: {error}")
+
+
 class _GuardedHTTPConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
+        sock = _connect_resolved(self, loopback_only=True)
         _watch_new_socket(sock)
         return sock
 
 
 class _GuardedHTTPSConnection(HTTPSConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # the TLS handshake comes after: it is watched too
+        sock = _connect_resolved(self, loopback_only=False)  # TLS comes after: it is watched too
         _watch_new_socket(sock)
         return sock
 
@@ -312,6 +383,12 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
 
 
 class _GuardedAdapter(HTTPAdapter):
+    """Connections through this adapter resolve names with its :class:`CallResolver`."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retries=0)
+        self.names = CallResolver()
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
@@ -319,16 +396,25 @@ class _GuardedAdapter(HTTPAdapter):
             "https": _GuardedHTTPSPool,
         }
 
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        _current.names = self.names  # the connection opened for this request resolves with it
+        try:
+            return super().send(request, *args, **kwargs)
+        finally:
+            _current.names = None
+
 
 def guarded_session() -> requests.Session:
     """A session for one hook call: its sockets obey :func:`get_bytes`' deadline.
 
-    ``trust_env`` is off: no proxy from the environment and no ``.netrc`` credentials, so the
-    request goes straight to the server the URL names, with only the headers given here.
+    Each host name is resolved once for the session, within the deadline
+    (:mod:`cds.fhir.resolve`), and every connection goes to those addresses. ``trust_env`` is
+    off: no proxy from the environment and no ``.netrc`` credentials, so the request goes
+    straight to the server the URL names, with only the headers given here.
     """
     session = requests.Session()
     session.trust_env = False
-    adapter = _GuardedAdapter(max_retries=0)
+    adapter = _GuardedAdapter()  # one per session, so its names are resolved once per call
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

@@ -13,6 +13,12 @@ https is required; plain http only to a loopback host and only when the policy a
 ``/`` boundary (``https://fhir.org/r4`` admits ``/r4`` and ``/r4/…``, never ``/r4x`` or
 ``fhir.org.evil.example``).
 
+The policy reads the URL's text only: it resolves no name and keeps no list of addresses (an
+https FHIR server on a private address is normal in a hospital; the allow-list is the control).
+Where an address matters, the HTTP client checks the address it connects to: plain http, allowed
+to a loopback host only, connects only to loopback addresses (:mod:`cds.fhir.client`), and each
+name is resolved once per call (:mod:`cds.fhir.resolve`).
+
     policy = UrlPolicy.build(["https://fhir.hospital.org/r4"])
     url = parse_allowed(text, policy)     # AllowedUrl, or raises UrlRefused
 """

@@ -93,11 +93,12 @@ def assess_hook(
     result = to_json(assessment)
     if hook.hook == "patient-view":
         return patient_view_cards(result, hook.patient_id, app_launch_url=app_launch_url)
-    orders = tuple(
-        draft_orders(
-            hook.context, hook.hook, resources, server_reader(services.fhir_client(hook, deadline))
-        )
-    )
+    reader = services.fhir_client(hook, deadline)  # a draft's Medication, read if not at hand
+    try:
+        orders = tuple(draft_orders(hook.context, hook.hook, resources, server_reader(reader)))
+    finally:
+        if reader is not None:
+            reader.close()
     context = order_context(record)
     days = services.settings.tace_recent_days
     # order-select: the TACE "drafted in the same request" are every draft, selected or not

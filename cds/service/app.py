@@ -17,6 +17,7 @@ from cds.app.sessions import SessionStore
 from cds.app.settings import APP_DEFAULTS, AppSettings
 from cds.errors import CdsError
 from cds.fhir import units, validate
+from cds.service import proxies
 from cds.service.config import DEFAULTS, Settings
 from cds.storage import StorageUnavailable
 
@@ -127,7 +128,7 @@ def register_access_log(app: Flask) -> None:
             "service": g.get("service_id"),
             "hookInstance": g.get("hook_instance"),
             "issuer": g.get("client_issuer"),
-            # The peer, or the X-Forwarded-For of a configured proxy (CDS_TRUSTED_PROXY).
+            # The peer, or the client a trusted proxy names (CDS_TRUSTED_PROXY, proxies.py).
             "client": request.remote_addr,
             "cards": g.get("cards"),
             "feedback": g.get("feedback"),
@@ -232,6 +233,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, announce: bool = Tr
     register_cors(app, settings.cors_origins)
     register_headers(app)
     register_access_log(app)
+    proxies.install(app, settings.trusted_proxy)
     return app
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from cds.errors import ConfigError
 from cds.fhir.url_policy import UrlPolicy, UrlRefused, parse_canonical
+from cds.service.proxies import TrustedProxies
 
 DEFAULTS: dict[str, Any] = {
     "AUTH_DISABLED": False,  # development only: accept calls without a JWT
@@ -33,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "FHIR_ALLOW_LOOPBACK_HTTP": False,  # development only: plain http to a loopback FHIR server
     "FHIR_SERVER_ALLOWLIST": [],  # URL prefixes; empty = any https server (warned at start-up)
     "MAX_REQUEST_BYTES": 16 * 1024 * 1024,
+    # Proxies (addresses, networks) whose X-Forwarded-For/-Proto are believed (service/proxies.py)
+    "TRUSTED_PROXY": None,
     "CORS_ORIGINS": "*",
     "FETCH_WORKERS": 8,  # FHIR fetch threads of one call
     "AS_OF": None,  # fixed assessment date (YYYY-MM-DD) for demos and tests; default today
@@ -68,6 +71,7 @@ class Settings:
     fhir_allow_loopback_http: bool
     fhir_server_allowlist: tuple[str, ...]
     max_request_bytes: int
+    trusted_proxy: TrustedProxies
     cors_origins: str
     fetch_workers: int
     as_of: date | None
@@ -128,6 +132,8 @@ def convert(key: str, value: Any) -> Any:
         return None if value in (None, "") else public_base_url(value)
     if key == "FHIR_SERVER_ALLOWLIST":
         return url_list(value)
+    if key == "TRUSTED_PROXY":
+        return TrustedProxies.parse(value)
     if isinstance(default, bool):
         return as_bool(value)
     if isinstance(default, int | float):

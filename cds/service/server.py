@@ -54,19 +54,9 @@ class ServerOptions:
     threads: int
     connection_limit: int
     client_timeout: int  # seconds a connection may stay silent before it is closed
-    trusted_proxy: str | None
     max_request_bytes: int
 
     def waitress(self) -> dict[str, Any]:
-        proxy = (
-            {
-                "trusted_proxy": self.trusted_proxy,
-                "trusted_proxy_count": 1,
-                "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto",
-            }
-            if self.trusted_proxy
-            else {}
-        )
         return {
             "threads": self.threads,
             "connection_limit": self.connection_limit,
@@ -79,10 +69,10 @@ class ServerOptions:
             "backlog": 1024,
             "ident": "hcc-cds",
             "expose_tracebacks": False,
-            # Forwarded headers from anyone but the configured proxy are removed, not trusted.
-            "clear_untrusted_proxy_headers": True,
-            "log_untrusted_proxy_headers": False,
-            **proxy,
+            # No proxy settings: waitress trusts one address at most, so the app's own layer
+            # (cds/service/proxies.py, CDS_TRUSTED_PROXY) reads and removes forwarded headers.
+            # Waitress must pass them on for that, instead of clearing them all.
+            "clear_untrusted_proxy_headers": False,
         }
 
 
@@ -116,7 +106,6 @@ def server_options(bind: str | None, workers: int | None, max_request_bytes: int
         threads=env_int("CDS_THREADS", DEFAULT_THREADS),
         connection_limit=env_int("CDS_CONNECTION_LIMIT", 1000),
         client_timeout=env_int("CDS_CLIENT_TIMEOUT_SECONDS", 30),
-        trusted_proxy=os.environ.get("CDS_TRUSTED_PROXY") or None,
         max_request_bytes=max_request_bytes,
     )
 

@@ -20,12 +20,20 @@ KEY = ec_key()
 
 @pytest.fixture
 def secured(tmp_path):
+    return secured_client(tmp_path)
+
+
+def secured_client(tmp_path, **config):
     keys = tmp_path / "ehr-jwks.json"
     keys.write_text(json.dumps(jwks(public_jwk(KEY, KID))))
     issuers = tmp_path / "issuers.json"
     issuers.write_text(json.dumps({"issuers": [{"iss": ISS, "jwks_file": "ehr-jwks.json"}]}))
     config = app_config(
-        tmp_path, AUTH_DISABLED=False, TRUSTED_ISSUERS_FILE=str(issuers), PUBLIC_BASE_URL=BASE
+        tmp_path,
+        AUTH_DISABLED=False,
+        TRUSTED_ISSUERS_FILE=str(issuers),
+        PUBLIC_BASE_URL=BASE,
+        **config,
     )
     return CheckingClient(create_app(config).test_client())
 
@@ -83,6 +91,18 @@ def test_the_caller_cannot_choose_the_audience(secured, aud, headers):
         URL, json=hook_request("child_pugh_a5"), headers={**headers, **auth(aud)}
     )
     assert response.status_code == 401
+
+
+def test_a_trusted_proxys_forwarded_headers_do_not_choose_the_audience_either(tmp_path):
+    """Behind a trusted proxy (the test client's 127.0.0.1), its forwarded scheme and host are
+    believed for the request, yet aud must still be the configured public URL."""
+    behind_proxy = secured_client(tmp_path, TRUSTED_PROXY="127.0.0.1")
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "cds.other-hospital.example"}
+    other = auth("https://cds.other-hospital.example" + URL)
+    request = hook_request("child_pugh_a5")
+    assert behind_proxy.post(URL, json=request, headers={**forwarded, **other}).status_code == 401
+    ours = auth(BASE + URL)
+    assert behind_proxy.post(URL, json=request, headers={**forwarded, **ours}).status_code == 200
 
 
 def test_a_refusal_is_generic_for_the_caller_and_explained_in_the_log(secured, caplog):
