@@ -150,11 +150,12 @@ def tace_verdict(kind: str, a: Assessment) -> tuple[Outcome, Indicator, tuple[No
     return "not-supported", "warning", (note("order-sorafenib-not-supported"), SYSTEMIC_NOTE)
 
 
-def renal_insufficiency(a: Assessment) -> tuple[Note | None, Note | None]:
-    """The renal warning of a TACE order, or what is missing to judge it: dialysis, then a
+def renal_insufficiency(a: Assessment) -> tuple[Note | None, tuple[Note, ...]]:
+    """The renal warning of a TACE order, and what is missing to judge it: dialysis, then a
     creatinine ≥ 2 mg/dL, then a clearance or eGFR < 30 mL/min (each recent, as the scores'
     labs). Renal function is judged when any of the three results is usable; only when none is,
-    the creatinine is missing."""
+    the creatinine is missing. A clearance or eGFR that exists but cannot be read (its unit, say)
+    is always named: it could be below 30."""
     dialysis = next(
         (
             f
@@ -164,7 +165,7 @@ def renal_insufficiency(a: Assessment) -> tuple[Note | None, Note | None]:
         None,
     )
     if dialysis is not None:
-        return note("order-renal-dialysis", source=dialysis.source.resource), None
+        return note("order-renal-dialysis", source=dialysis.source.resource), ()
     labs = a.inputs.labs
     creatinine = usable(labs.creatinine, "creatinine", a.as_of, SCORE_LOOKBACK_DAYS)
     if creatinine.value is not None and creatinine.value >= RENAL_CREATININE_MG_DL:
@@ -176,11 +177,14 @@ def renal_insufficiency(a: Assessment) -> tuple[Note | None, Note | None]:
             **reported(creatinine.lab),
             limit=RENAL_CREATININE_MG_DL,
             date=creatinine.lab.source.date,
-        ), None
+        ), ()
     judged = creatinine.value is not None
+    unreadable: list[Note] = []
     for analyte, unit in RENAL_FILTRATION:
         filtration = usable(getattr(labs, analyte), analyte, a.as_of, SCORE_LOOKBACK_DAYS)
         if filtration.value is None:
+            if filtration.reason is not None and filtration.reason.code == "lab-unusable":
+                unreadable.append(filtration.reason)
             continue
         judged = True
         if filtration.value < RENAL_FILTRATION_ML_MIN:
@@ -193,8 +197,10 @@ def renal_insufficiency(a: Assessment) -> tuple[Note | None, Note | None]:
                 **reported(filtration.lab),
                 limit=RENAL_FILTRATION_ML_MIN,
                 date=filtration.lab.source.date,
-            ), None
-    return None, None if judged else creatinine.reason
+            ), ()
+    if not judged and creatinine.reason is not None:
+        unreadable.insert(0, creatinine.reason)
+    return None, tuple(unreadable)
 
 
 def renal_and_biliary(a: Assessment, ctx: OrderContext) -> tuple[list[Note], list[Note]]:
@@ -203,7 +209,7 @@ def renal_and_biliary(a: Assessment, ctx: OrderContext) -> tuple[list[Note], lis
     warnings = [] if renal is None else [renal]
     if ctx.biliary_access:
         warnings.append(note("order-biliary-access", sources=ctx.biliary_access))
-    return warnings, [] if missing is None else [missing]
+    return warnings, list(missing)
 
 
 def check_tace_scope(

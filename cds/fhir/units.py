@@ -55,7 +55,8 @@ CANONICAL: dict[str, Canonical] = {
     "afp": Canonical("ng/mL"),
     "creatinine_clearance": Canonical("mL/min"),
     # eGFR is per 1.73 m² of body surface, an annotation in UCUM (unity): mL/min converts to it,
-    # a unit with a real area (mL/min/1.73.m2) does not, and the value is then unknown.
+    # and so do the usual unit texts (mL/min/1.73m2). A UCUM code with a real area is refused
+    # (mL/min/1.73.m2 is, in UCUM, multiplied by m²): the value is then unknown, and reported.
     "egfr": Canonical("mL/min/{1.73_m2}"),
     "size": Canonical("cm"),
     "dose": Canonical("mg"),  # a drug's dose (cds/fhir/dosage.py)
@@ -90,6 +91,13 @@ UNIT_TEXT = {
     "cells/mm3": "/mm3",
     "cm": "cm",
     "mm": "mm",
+    "ml/min": "mL/min",  # clearance and eGFR, as laboratory systems print them
+    "ml/s": "mL/s",
+    "ml/min/1.73m2": "mL/min/{1.73_m2}",
+    "ml/min/1.73m²": "mL/min/{1.73_m2}",
+    "ml/min/1,73m2": "mL/min/{1.73_m2}",
+    "ml/min/1,73m²": "mL/min/{1.73_m2}",
+    "ml/min/1.73sqm": "mL/min/{1.73_m2}",
     "mg": "mg",  # drug doses (cds/fhir/dosage.py)
     "g": "g",
     "mcg": "ug",

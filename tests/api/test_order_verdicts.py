@@ -263,24 +263,57 @@ def labs_with_egfr(name, value, unit):
 
 
 @pytest.mark.parametrize(
-    ("value", "unit", "renal"),
+    ("value", "unit", "outcome"),
     [
-        (24.0, "mL/min/{1.73_m2}", True),
-        (29.9, "mL/min", True),  # the annotation is unity in UCUM: the same quantity
-        (0.45, "mL/s", True),  # 27 mL/min
-        (30.0, "mL/min/{1.73_m2}", False),
-        (24.0, "mL/min/1.73.m2", False),  # a real area: not convertible, so not read as 24
+        (24.0, "mL/min/{1.73_m2}", "renal"),
+        (29.9, "mL/min", "renal"),  # the annotation is unity in UCUM: the same quantity
+        (0.45, "mL/s", "renal"),  # 27 mL/min
+        (30.0, "mL/min/{1.73_m2}", "none"),
+        # UCUM reads this as multiplied by m²: not convertible, so never read as 24, and named
+        (24.0, "mL/min/1.73.m2", "unreadable"),
     ],
 )
-def test_tace_warning_from_egfr_below_30(client, value, unit, renal):
-    """The creatinine is normal; an eGFR below 30 makes the supported TACE order a warning."""
+def test_tace_warning_from_egfr_below_30(client, value, unit, outcome):
+    """The creatinine is normal; an eGFR below 30 makes the supported TACE order a warning, and
+    one that cannot be read is named on a warning card (it could be below 30)."""
     request = order_request(ELIGIBLE, "order-sign", tace())
     with_prefetch(request, labs=labs_with_egfr(ELIGIBLE, value, unit))
     card = cards(client, request)[0]
-    assert ("order-renal-filtration" in card["extension"][CODES]) is renal
-    assert card["indicator"] == ("warning" if renal else "info")
-    if renal:
+    reasons = card["extension"][CODES]
+    assert ("order-renal-filtration" in reasons) is (outcome == "renal")
+    assert card["indicator"] == ("info" if outcome == "none" else "warning")
+    if outcome == "renal":
         assert messages("en").text("analyte.egfr") in card["detail"]
+    if outcome == "unreadable":
+        assert card["extension"][KIND] == "order-tace-missing-data"
+        assert "eGFR" in card["detail"] and unit in card["detail"]
+
+
+def labs_with_unit_text(name, loinc, value, text):
+    """The fixture's labs plus a renal result whose unit is only text (no UCUM code)."""
+    labs = labs_with_egfr(name, value, "mL/min")
+    labs[-1]["code"] = {"coding": [{"system": codes.LOINC, "code": loinc}]}
+    labs[-1]["valueQuantity"] = {"value": value, "unit": text}
+    return labs
+
+
+@pytest.mark.parametrize(
+    ("loinc", "text"),
+    [
+        ("98979-8", "mL/min/1.73m2"),
+        ("98979-8", "ml/min/1.73 m²"),
+        ("33914-3", "mL/min/1,73m2"),
+        ("2164-2", "mL/min"),
+        ("2164-2", "ml/min"),
+    ],
+)
+def test_a_renal_value_with_a_unit_text_is_read(client, loinc, text):
+    """Laboratory systems often send the unit as text only: the usual spellings are read."""
+    request = order_request(ELIGIBLE, "order-sign", tace())
+    with_prefetch(request, labs=labs_with_unit_text(ELIGIBLE, loinc, 24.0, text))
+    card = cards(client, request)[0]
+    assert "order-renal-filtration" in card["extension"][CODES]
+    assert card["indicator"] == "warning"
 
 
 def test_missing_data_offers_the_lab_orders_that_settle_it(client):
