@@ -123,6 +123,7 @@ Code = Literal[
     "bilirubin-above-3",
     "encephalopathy",
     "ascites-moderate-severe",
+    "ascites-grade-missing",
     "active-infection",
     "bclc-c",
     "tumour-board-branch-pvi",

@@ -172,11 +172,19 @@ def contraindications(
     return sorted(found, key=lambda c: c.rank)
 
 
-def open_questions(bclc: Bclc, cp: ChildPugh, tumour: Tumour, bilirubin: Usable) -> list[Note]:
+def open_questions(
+    bclc: Bclc, cp: ChildPugh, inputs: PatientInputs, bilirubin: Usable
+) -> list[Note]:
     """Unknowns that could still change the suggestion, each named once."""
+    tumour = inputs.tumour
     missing: list[Note] = []
     if bilirubin.value is None and bilirubin.reason:
         missing.append(bilirubin.reason)
+    if inputs.ascites.severity is Severity.SEVERITY_NOT_RECORDED:
+        # Scored as mild for Child-Pugh (2 points, clinical-rules §1), but moderate or severe
+        # ascites withholds TACE: the grade could change the suggestion, so it is asked for.
+        source = inputs.ascites.source
+        missing.append(note("ascites-grade-missing", date=source.date if source else None))
     low, high = cp.score_range
     if bclc.stage is None:
         # "liver function undetermined" is the Child-Pugh labs, named themselves below or here.
@@ -259,7 +267,7 @@ def recommend(
     contra = contraindications(inputs, bclc, cp, bilirubin)
     if contra:
         return no_tace_for(contra, tumour, trial)
-    missing = open_questions(bclc, cp, tumour, bilirubin)
+    missing = open_questions(bclc, cp, inputs, bilirubin)
     if missing:
         return insufficient(note("data-could-change", count=len(missing)), tuple(missing))
     if bclc.stage in ("0", "A"):

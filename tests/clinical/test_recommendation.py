@@ -480,3 +480,21 @@ def test_an_open_t_category_is_a_gap_only_while_it_decides_the_stage(mets, liste
     asked = [g for g in result.gaps if g.code == "ajcc-t1b-or-t2-needs-mvi"]
     assert bool(asked) is listed
     assert result.ajcc8.missing  # the staging itself still says what is undocumented
+
+
+@pytest.mark.parametrize(
+    ("severity", "expected"),
+    [
+        (Severity.SEVERITY_NOT_RECORDED, "insufficient_data"),  # could be moderate: asked for
+        (Severity.MILD, "tace"),
+        (Severity.MODERATE_OR_SEVERE, "no_tace"),
+    ],
+)
+def test_an_ungraded_ascites_withholds_tace_until_graded(severity, expected):
+    """Scored as mild for Child-Pugh, but the grade decides TACE: it is asked for (§4: an
+    unknown that could change the suggestion)."""
+    ascites = GradedFinding(severity, Source("Condition/a", AS_OF, "ascites"))
+    rec = option(patient(ascites=ascites))
+    assert rec.option == expected
+    asked = [m for m in rec.missing if m.code == "ascites-grade-missing"]
+    assert bool(asked) is (expected == "insufficient_data")
