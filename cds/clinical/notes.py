@@ -151,6 +151,7 @@ Code = Literal[
     # order checks
     "order-sorafenib-systemic-not-assessed",
     "order-sorafenib-not-supported",
+    "order-sorafenib-protocol-option",
     "order-advanced-stage",
     "order-renal-dialysis",
     "order-renal-creatinine",

@@ -53,6 +53,7 @@ Outcome = Literal[
     "missing-data",
     "not-supported",
     "caution",  # supported, but a TACE warning (renal, biliary) applies
+    "protocol-option",  # sorafenib with TACE outside Peng 2024: the NCT00919009 regimen only
     "supported",
     "systemic",  # sorafenib without TACE: systemic therapy, not judged here
     "systemic-end-stage",  # sorafenib without TACE at Child-Pugh C / BCLC D
@@ -145,8 +146,11 @@ def tace_verdict(kind: str, a: Assessment) -> tuple[Outcome, Indicator, tuple[No
             return "advanced-stage", "warning", (*rec.reasons, note("order-advanced-stage"))
     if rec.option == NO_TACE:  # e.g. an active SBP or sepsis: not in the critical list (§4)
         return "not-supported", "warning", rec.reasons
-    if kind == "tace" or rec.option == TACE_PLUS_SORAFENIB or rec.protocol_option:
+    if kind == "tace" or rec.option == TACE_PLUS_SORAFENIB:
         return "supported", "info", rec.reasons
+    if rec.protocol_option:  # the trial's regimen, not the guideline standard (clinical.md §3)
+        trial = next(r.params["trial"] for r in rec.reasons if r.code == "protocol-option")
+        return "protocol-option", "info", (note("order-sorafenib-protocol-option", trial=trial),)
     return "not-supported", "warning", (note("order-sorafenib-not-supported"), SYSTEMIC_NOTE)
 
 

@@ -76,7 +76,7 @@ def headline(v: OrderVerdict, msgs: Messages) -> str:
 
 
 def schedule(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> str:
-    if v.outcome not in ("supported", "caution"):
+    if v.outcome not in ("supported", "caution", "protocol-option"):
         return ""
     rec = a["recommendation"]
     with_sorafenib = rec["option"] == "tace_plus_sorafenib" or rec["protocol_option"]

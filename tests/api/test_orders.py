@@ -114,7 +114,15 @@ CASES = [
         "not-supported",
         "order-sorafenib-not-supported",
     ),
-    ("nct00919009_eligible", "sorafenib+tace", "info", "supported", "protocol-option"),
+    # outside Peng 2024 with the trial's data criteria met: the protocol's regimen, never
+    # "supported" (TACE alone is the guideline standard)
+    (
+        "nct00919009_eligible",
+        "sorafenib+tace",
+        "info",
+        "protocol-option",
+        "order-sorafenib-protocol-option",
+    ),
     ("peng_2024_recurrence", "sorafenib+tace", "info", "supported", "peng-population"),
     # sorafenib without any TACE: systemic therapy
     ("child_pugh_c", "sorafenib", "warning", "systemic-end-stage", "order-systemic-end-stage"),
@@ -166,7 +174,7 @@ def test_order_checks(client, hook, name, drafts, indicator, outcome, code):
             {"type": "delete", "description": removal[0]["description"], "resourceId": judged}
         ]
     assert (SCHEDULE in card["detail"]) is (
-        outcome == "supported" and name != "bclc_b_large_tumour"
+        outcome in ("supported", "protocol-option") and name != "bclc_b_large_tumour"
     )
 
 

@@ -236,7 +236,7 @@ def test_the_dose_sets_the_indicator_but_not_the_verdict():
     order = DraftOrder("sorafenib", Recognition.CODE, "MedicationRequest/s", "x", (above,))
     verdict = check_order(order, assess(patient(), AS_OF), OrderContext(), (TACE,))
     assert verdict is not None
-    assert verdict.level == "info" and verdict.outcome == "supported"
+    assert verdict.level == "info" and verdict.outcome == "protocol-option"
     assert verdict.dose is not None and verdict.dose.mg_per_day == 1200
     assert verdict.indicator == "critical" and verdict.remove and verdict.dose_decides
 
