@@ -136,8 +136,14 @@ def tace_verdict(kind: str, a: Assessment) -> tuple[Outcome, Indicator, tuple[No
     """The TACE decision as a verdict on a TACE order (or sorafenib with TACE)."""
     rec = a.recommendation
     if rec.option == INSUFFICIENT_DATA:
-        if kind == "tace" and rec.tace_indicated:  # only adding sorafenib waits for the data
-            return "supported", "info", rec.reasons
+        if rec.tace_indicated:  # only adding sorafenib waits for the data
+            if kind == "tace":
+                return "supported", "info", rec.reasons
+            return (
+                "missing-data",
+                "warning",
+                tuple(r for r in rec.reasons if r.code != "tace-either-way"),
+            )
         return "missing-data", "warning", rec.reasons
     if rec.option == NO_TACE and rec.contraindicated:
         if any(r.code in CRITICAL_CODES for r in rec.reasons):

@@ -362,3 +362,4 @@ def test_peng_open_tace_order_is_supported_and_sorafenib_waits(client):
     assert found["tace"]["extension"][CODES][0] == "tace-either-way"
     assert found["sorafenib"]["indicator"] == "warning"
     assert found["sorafenib"]["extension"][KIND] == "order-sorafenib-missing-data"
+    assert found["sorafenib"]["extension"][CODES][0] == "peng-unknown"  # why sorafenib waits

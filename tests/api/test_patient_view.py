@@ -175,7 +175,7 @@ def test_a_tace_card_with_a_lab_missing_offers_its_order_too(client, name, order
 
 def test_peng_open_card_says_tace_either_way_and_names_the_margin(client):
     """The R0 margin undocumented: a warning that TACE is indicated either way, naming the margin
-    to obtain, with no treatment suggestion (only adding sorafenib is undecided)."""
+    to obtain, offering TACE alone (only adding sorafenib is undecided: not offered)."""
     card = client.post(
         "/cds-services/hcc-assessment", json=hook_request("peng_unknown_margin")
     ).json["cards"][0]
@@ -186,6 +186,7 @@ def test_peng_open_card_says_tace_either_way_and_names_the_margin(client):
         "peng-unknown",
     ]
     assert T("peng-part.r0_margin") in card["detail"]
-    assert not any(
-        s.get("isRecommended") and "TACE" in s["label"] for s in card.get("suggestions", [])
-    )
+    first, *_ = card["suggestions"]  # TACE alone, recommended; no sorafenib order offered
+    assert first["isRecommended"] and first["label"] == T("suggestion.tace")
+    resources = [a["resource"]["resourceType"] for s in card["suggestions"] for a in s["actions"]]
+    assert "MedicationRequest" not in resources
