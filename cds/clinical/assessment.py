@@ -276,7 +276,10 @@ def flags(inputs: PatientInputs, core: Core, as_of: date) -> list[Note]:
         if lab is not None and lab.value is not None and lab.uln is None:
             found.append(note("uln-assumed", analyte=analyte, uln=DEFAULT_ULN[analyte]))
     low, high = core.child_pugh.score_range
-    if core.bclc.liver_function == "preserved" and high >= 7:
+    # Said only where the suggestion rests on it: beside "TACE not suggested" for liver function
+    # (Child-Pugh ≥ 8, bilirubin > 3), "counted as preserved" would read as licence to proceed.
+    rests_on_it = not core.recommendation.liver_contraindicated
+    if core.bclc.liver_function == "preserved" and high >= 7 and rests_on_it:
         found.append(note("cp-class-b-possible", low=low, high=high))
     return found
 

@@ -498,3 +498,16 @@ def test_an_ungraded_ascites_withholds_tace_until_graded(severity, expected):
     assert rec.option == expected
     asked = [m for m in rec.missing if m.code == "ascites-grade-missing"]
     assert bool(asked) is (expected == "insufficient_data")
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        (dict(bilirubin=2.5, albumin=3.0, inr=1.1), True),  # Child-Pugh B7: TACE rests on it
+        (dict(bilirubin=2.5, albumin=3.0, inr=1.8), False),  # B8: TACE withheld for the liver
+        (dict(bilirubin=3.5, albumin=3.6), False),  # bilirubin above 3: withheld for the liver
+    ],
+)
+def test_preserved_liver_function_is_said_only_where_the_suggestion_rests_on_it(changes, said):
+    result = assess(patient(labs=labs(**changes)), AS_OF)
+    assert ("cp-class-b-possible" in [f.code for f in result.flags]) is said
