@@ -160,6 +160,7 @@ Code = Literal[
     "order-systemic-end-stage",
     "order-systemic-liver-unknown",
     "order-no-tace",
+    "order-sorafenib-without-tace",
     "order-systemic-bclc-c",
 ]
 

@@ -251,9 +251,9 @@ def check_tace_scope(
 def check_systemic(order: DraftOrder, a: Assessment, recent_days: int) -> OrderVerdict:
     """Sorafenib without TACE: systemic therapy, which this service does not judge."""
     cls, stage = a.child_pugh.cls, a.bclc.stage
-    if cls == "C" or stage == "D":
+    if cls == "C" or stage == "D":  # one answer: not also "a decision this service leaves open"
         reason = note("order-systemic-end-stage", cls=cls, stage=stage)
-        return OrderVerdict(order, "systemic-end-stage", "warning", (reason, SYSTEMIC_NOTE))
+        return OrderVerdict(order, "systemic-end-stage", "warning", (reason,))
     if cls is None or stage is None:
         rec = a.recommendation
         missing = rec.missing if rec.option == INSUFFICIENT_DATA else (*a.child_pugh.missing,)
@@ -264,7 +264,10 @@ def check_systemic(order: DraftOrder, a: Assessment, recent_days: int) -> OrderV
     if stage == "C":
         first_line = note("order-systemic-bclc-c", causes=stage_c_causes(a.bclc))
         return OrderVerdict(order, "systemic", "info", (first_line, no_tace, SYSTEMIC_NOTE))
-    return OrderVerdict(order, "systemic", "info", (SYSTEMIC_NOTE, no_tace))
+    # BCLC 0–B: not advanced HCC; sorafenib is most likely meant with a TACE not yet recorded
+    stage_shown = a.bclc.substage or stage
+    reason = note("order-sorafenib-without-tace", stage=stage_shown, days=recent_days)
+    return OrderVerdict(order, "systemic", "info", (reason,))
 
 
 def check_order(

@@ -140,7 +140,7 @@ CASES = [
         "sorafenib",
         "info",
         "systemic",
-        "order-sorafenib-systemic-not-assessed",
+        "order-sorafenib-without-tace",  # BCLC B2: order or document the TACE first
     ),
 ]
 DRAFTS = {

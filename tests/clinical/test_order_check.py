@@ -216,7 +216,7 @@ def test_an_active_serious_infection_is_a_warning_naming_it_not_an_advanced_stag
         (dict(ecog=1), "systemic", "info", "order-systemic-bclc-c"),
         (dict(ecog=3), "systemic-end-stage", "warning", "order-systemic-end-stage"),
         (dict(bilirubin=4.0, albumin=2.5, inr=2.5), "systemic-end-stage", "warning", None),
-        (dict(), "systemic", "info", "order-no-tace"),
+        (dict(), "systemic", "info", "order-sorafenib-without-tace"),
     ],
 )
 def test_sorafenib_without_tace_is_systemic_therapy(changes, outcome, level, code):
@@ -229,6 +229,8 @@ def test_sorafenib_without_tace_is_systemic_therapy(changes, outcome, level, cod
     assert "order-sorafenib-not-supported" not in codes(verdict)
     if code:
         assert code in codes(verdict)
+    if outcome == "systemic-end-stage":  # one answer, not also "a decision left open"
+        assert codes(verdict) == ["order-systemic-end-stage"]
 
 
 def test_the_dose_sets_the_indicator_but_not_the_verdict():
