@@ -22,7 +22,13 @@ from cds.clinical.eligibility import (
     withhold_criteria,
 )
 from cds.clinical.evidence import Fact, Lab, Status, recent_fact, reported, usable
-from cds.clinical.inputs import LiverLabs, NotUsed, PatientInputs
+from cds.clinical.inputs import (
+    HepaticVeinInvasion,
+    LiverLabs,
+    NotUsed,
+    PatientInputs,
+    PortalInvasion,
+)
 from cds.clinical.notes import RULES_VERSION, Note, note
 from cds.clinical.peng import PengPopulation, peng_population
 from cds.clinical.protocols import REGISTRY
@@ -245,6 +251,7 @@ def not_used_note(item: NotUsed) -> Note:
             kind=item.kind,
             analyte=item.target,
             finding=None,
+            vessel=None,
             value=round(value.value, 2) if value.value is not None else None,
             unit=value.unit,
             **reported(value),
@@ -253,11 +260,14 @@ def not_used_note(item: NotUsed) -> Note:
             source=value.source.resource,
         )
     fact: Fact[Any] = value
+    # a graded invasion is named by its grade ("main portal vein (Vp4)"), not the code as written
+    graded = isinstance(fact.value, PortalInvasion | HepaticVeinInvasion) and fact.value > 0
     return note(
         "not-used",
         kind=item.kind,
         analyte=None,
         finding=item.target,
+        vessel=fact.value.name.lower() if graded else None,
         value=None,
         unit="",
         reported_value=None,

@@ -511,3 +511,17 @@ def test_an_ungraded_ascites_withholds_tace_until_graded(severity, expected):
 def test_preserved_liver_function_is_said_only_where_the_suggestion_rests_on_it(changes, said):
     result = assess(patient(labs=labs(**changes)), AS_OF)
     assert ("cp-class-b-possible" in [f.code for f in result.flags]) is said
+
+
+@pytest.mark.parametrize(
+    ("item", "vessel"),
+    [
+        (NotUsed("future-dated", "portal_invasion", fact(PortalInvasion.VP4, days_ago=-4)), "vp4"),
+        (NotUsed("future-dated", "portal_invasion", fact(PortalInvasion.VP0, days_ago=-4)), None),
+        (not_used_lab("bilirubin", 3.5), None),
+    ],
+)
+def test_a_not_used_invasion_is_named_by_its_grade(item, vessel):
+    """ "main portal vein (Vp4) invasion", not the code as written ("vp4")."""
+    (listed,) = assess(patient(not_used=(item,)), AS_OF).not_used
+    assert listed.params["vessel"] == vessel
