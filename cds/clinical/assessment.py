@@ -23,11 +23,13 @@ from cds.clinical.eligibility import (
 )
 from cds.clinical.evidence import Fact, Lab, Status, recent_fact, reported, usable
 from cds.clinical.inputs import (
+    ConditionState,
     HepaticVeinInvasion,
     LiverLabs,
     NotUsed,
     PatientInputs,
     PortalInvasion,
+    Severity,
 )
 from cds.clinical.notes import RULES_VERSION, Note, note
 from cds.clinical.peng import PengPopulation, peng_population
@@ -281,6 +283,20 @@ def not_used_note(item: NotUsed) -> Note:
 def flags(inputs: PatientInputs, core: Core, as_of: date) -> list[Note]:
     """What was scored by convention or assumed: the card must say so."""
     found = [c.flag for c in core.child_pugh.components if c.flag]
+    sbp = next(
+        (
+            f
+            for f in inputs.condition_findings
+            if f.concept == "sbp" and f.state is ConditionState.ACTIVE
+        ),
+        None,
+    )
+    if sbp is not None and inputs.ascites.severity is Severity.NOT_DOCUMENTED:
+        # SBP is an infection of ascitic fluid: "scored as absent" would contradict it. The score
+        # keeps the convention (nothing is guessed), the card asks for the grade.
+        absent = note("cp-not-documented-scored-absent", component="ascites")
+        found = [f for f in found if f != absent]
+        found.append(note("ascites-implied-by-sbp", source=sbp.source.resource))
     for analyte in ULN_ANALYTES:
         lab = getattr(inputs.labs, analyte)
         if lab is not None and lab.value is not None and lab.uln is None:

@@ -124,6 +124,7 @@ Code = Literal[
     "encephalopathy",
     "ascites-moderate-severe",
     "ascites-grade-missing",
+    "ascites-implied-by-sbp",
     "active-infection",
     "bclc-c",
     "tumour-board-branch-pvi",

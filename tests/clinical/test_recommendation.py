@@ -525,3 +525,17 @@ def test_a_not_used_invasion_is_named_by_its_grade(item, vessel):
     """ "main portal vein (Vp4) invasion", not the code as written ("vp4")."""
     (listed,) = assess(patient(not_used=(item,)), AS_OF).not_used
     assert listed.params["vessel"] == vessel
+
+
+@pytest.mark.parametrize(
+    ("state", "flagged"), [(ConditionState.ACTIVE, True), (ConditionState.RESOLVED, False)]
+)
+def test_an_active_sbp_without_documented_ascites_asks_for_its_grade(state, flagged):
+    """SBP is an infection of ascitic fluid: the card does not say "ascites … scored as absent"
+    without asking for its grade (the score keeps the convention: nothing is guessed)."""
+    result = assess(patient(condition_findings=(condition("sbp", state),)), AS_OF)
+    codes = [f.code for f in result.flags]
+    assert ("ascites-implied-by-sbp" in codes) is flagged
+    absent = [f for f in result.flags if f.code == "cp-not-documented-scored-absent"]
+    assert ("ascites" in [f.params["component"] for f in absent]) is not flagged
+    assert result.child_pugh.points()["ascites"] == 1
