@@ -15,7 +15,7 @@ from typing import Any
 from cds.clinical.draft_orders import Recognition
 from cds.clinical.order_check import OrderVerdict
 from cds.clinical.sorafenib_dose import DoseFinding
-from cds.render.cards import MAX_REASONS, card, key_results, links, source
+from cds.render.cards import MAX_REASONS, card, key_results, links, source, to_check_and_obtain
 from cds.render.messages import Messages, messages
 from cds.render.orders import plan_actions
 from cds.render.templates import render_file, table_cell
@@ -87,6 +87,7 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
     name = msgs.text(f"order-name.{v.order.kind}")
     outcome = msgs.text(f"order-outcome.{v.outcome}")
     codes = [r.code for r in (*v.reasons, *v.to_obtain)]
+    check, obtain = to_check_and_obtain([{"code": m.code, "params": m.params} for m in v.to_obtain])
     if v.dose is not None:
         codes.append(v.dose.code.value)
     return {
@@ -98,7 +99,8 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
         "dose": dose_line(v.dose, msgs),
         "reasons": [table_cell(msgs.note(r)) for r in v.reasons[:MAX_REASONS]],
         "summary": msgs.text("summary.order", order=name, outcome=outcome, first=headline(v, msgs)),
-        "to_obtain": [table_cell(msgs.note(m)) for m in v.to_obtain],
+        "to_check": [table_cell(msgs.note(m)) for m in check],
+        "to_obtain": [table_cell(msgs.note(m)) for m in obtain],
         "schedule": schedule(v, a, msgs),
         "key": key_results(a, msgs),
         "footer": msgs.text("footer", version=a["rules_version"], as_of=a["as_of"]),

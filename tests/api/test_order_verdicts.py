@@ -1,7 +1,8 @@
 """Order cards through the HTTP API: the dose, "with TACE", the TACE warnings, the draft named.
 
-Every assertion is on codes and values (card kind, indicator, the reason-code and order
-extensions, the suggestions' actions), never on English text.
+Assertions are on codes and values (card kind, indicator, the reason-code and order extensions,
+the suggestions' actions); the rendered text is checked against the catalogue's texts
+(``messages("en")``), never against English written in the test.
 """
 
 from __future__ import annotations
@@ -329,3 +330,36 @@ def test_peng_open_tace_order_is_supported_and_sorafenib_waits(client):
     assert found["tace"]["extension"][CODES][0] == "tace-either-way"
     assert found["sorafenib"]["indicator"] == "warning"
     assert found["sorafenib"]["extension"][KIND] == "order-sorafenib-missing-data"
+
+
+def heading(key):
+    return f"**{messages('en').text(key)}:**"
+
+
+def section(detail, key):
+    """The list under a heading of the detail (its "- " lines)."""
+    found = []
+    for line in detail.split(heading(key), 1)[1].lstrip("\n").split("\n"):
+        if not line.startswith("- "):
+            break
+        found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("drafts", [(tace(),), (tace(), sorafenib())])
+def test_a_result_not_used_is_to_check_in_the_record_not_to_obtain(client, drafts):
+    """future_dated_vp4: the Vp4 report dated after the assessment withholds the verdict; the
+    card sends the reader to the record ("to check"), not to re-imaging ("to obtain")."""
+    found = cards(client, order_request("future_dated_vp4", "order-sign", *drafts))
+    for card in found:
+        assert card["extension"][KIND].endswith("-missing-data")
+        assert "not-used" in card["extension"][CODES]
+        checked = section(card["detail"], "h.to-check")
+        assert len(checked) == 1 and "2026-11-19" in checked[0]
+        assert heading("h.to-obtain") not in card["detail"]
+
+
+def test_missing_labs_stay_to_obtain(client):
+    card = cards(client, order_request("stale_labs", "order-sign", tace()))[0]
+    assert section(card["detail"], "h.to-obtain")
+    assert heading("h.to-check") not in card["detail"]
