@@ -5,7 +5,9 @@ When a sorafenib order carries a structured dose (clinical.md §4 "Sorafenib dos
 - 400 mg twice daily → info, the protocol regimen (NCT00919009 registry; Peng 2024);
 - 400 mg once daily, or 400 mg every other day → info, a labelled dose reduction (⚠️ Nexavar label);
 - any other dose or schedule → warning naming the ordered and the protocol dose.
-When it carries none → info with the protocol dose. A structured dose that could not be read
+When it carries none → info with the protocol dose; when it carries only a dose in words
+(``dosageInstruction.text``) → warning quoting it: nobody has checked it (review 2, B1; a decision
+of this service). A structured dose that could not be read
 (a unit that is not a mass, tablets of unknown strength, a period in months …) → warning: a dose
 nobody can check is not a dose to let pass (a decision of this service).
 
@@ -46,16 +48,30 @@ class DosePart:
 
 
 @dataclass(frozen=True)
+class WrittenPart:
+    """One dosage instruction as the order writes it, for the card to word: ``value`` ``unit``
+    (a UCUM mass unit such as ``mg``, or ``{tbl}`` for tablets), ``times`` every ``period``
+    ``period_unit`` (UCUM: ``h``, ``d``, ``wk`` …; a timing code such as BID is read as 2 every
+    1 d)."""
+
+    value: float
+    unit: str
+    times: int
+    period: float
+    period_unit: str
+
+
+@dataclass(frozen=True)
 class OrderedDose:
     """One regimen as ordered: its parts given together (e.g. 400 mg morning + 400 mg evening).
 
     ``source`` names where it was read (``MedicationRequest/x dosageInstruction[0]``);
-    ``as_written`` is the order's own dose and timing, for the card.
+    ``as_written`` is the order's own dose and timing, one per part, for the card.
     """
 
     parts: tuple[DosePart, ...]
     source: str
-    as_written: str
+    as_written: tuple[WrittenPart, ...]
 
     @property
     def mg_per_day(self) -> float:
@@ -87,9 +103,17 @@ class UnreadDose:
     source: str
 
 
+@dataclass(frozen=True)
+class TextDose:
+    """No structured dose, but a dose in words (``dosageInstruction.text``), quoted on the card."""
+
+    text: str
+    source: str
+
+
 # What an order's dosage says: the regimens in order of ``sequence`` (one for most orders; none
-# when the order has no structured dose), or why it could not be read.
-DoseReading = tuple[OrderedDose, ...] | UnreadDose
+# when the order has no structured dose), why they could not be read, or only the words.
+DoseReading = tuple[OrderedDose, ...] | UnreadDose | TextDose
 
 
 class DoseCode(enum.Enum):
@@ -101,6 +125,7 @@ class DoseCode(enum.Enum):
     REDUCTION_EVERY_OTHER_DAY = "dose-reduction-every-other-day"
     OTHER_SCHEDULE = "dose-other-schedule"
     NOT_STRUCTURED = "dose-not-structured"
+    TEXT_ONLY = "dose-text-only"
     NOT_READ = "dose-not-read"
 
 
@@ -111,6 +136,7 @@ LEVELS: dict[DoseCode, Level] = {
     DoseCode.REDUCTION_EVERY_OTHER_DAY: "info",
     DoseCode.OTHER_SCHEDULE: "warning",
     DoseCode.NOT_STRUCTURED: "info",
+    DoseCode.TEXT_ONLY: "warning",
     DoseCode.NOT_READ: "warning",
 }
 RANK: dict[Level, int] = {"info": 0, "warning": 1, "critical": 2}
@@ -131,7 +157,8 @@ class DoseFinding:
     """The verdict on an ordered dose: code, level and the values the message names.
 
     ``ordered`` is the regimen judged (``None`` when none could be read); ``mg_per_day`` its
-    daily dose; ``problem`` why a structured dose could not be read.
+    daily dose; ``problem`` why a structured dose could not be read; ``text`` the dose in words
+    when the order has no structured one.
     """
 
     code: DoseCode
@@ -139,6 +166,7 @@ class DoseFinding:
     ordered: OrderedDose | None = None
     mg_per_day: float | None = None
     problem: DoseProblem | None = None
+    text: str | None = None
     protocol_mg: float = PROTOCOL_MG_PER_ADMINISTRATION
     protocol_times_per_day: int = PROTOCOL_ADMINISTRATIONS_PER_DAY
 
@@ -175,6 +203,8 @@ def judge_dose(reading: DoseReading) -> DoseFinding:
     """
     if isinstance(reading, UnreadDose):
         return DoseFinding(DoseCode.NOT_READ, LEVELS[DoseCode.NOT_READ], problem=reading.problem)
+    if isinstance(reading, TextDose):
+        return DoseFinding(DoseCode.TEXT_ONLY, LEVELS[DoseCode.TEXT_ONLY], text=reading.text)
     if not reading:
         return DoseFinding(DoseCode.NOT_STRUCTURED, LEVELS[DoseCode.NOT_STRUCTURED])
     findings = [judge_regimen(dose) for dose in reading]

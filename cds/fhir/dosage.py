@@ -5,7 +5,8 @@ or in tablets (× the tablet strength: the Medication's ``ingredient.strength``,
 concept's, cds/fhir/codes.py), and ``timing.repeat`` (``frequency`` per ``period`` ``periodUnit``;
 FHIR: a missing frequency means once per period) or a ``timing.code`` (BID, QD, QOD …).
 Instructions with the same ``sequence`` are given together (400 mg morning + 400 mg evening);
-different sequences are successive regimens. An order with no structured dose gives ``()``.
+different sequences are successive regimens. An order with no structured dose gives its
+instructions' ``text`` (a dose in words, quoted on the card), or ``()`` when it has none.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from cds.clinical.sorafenib_dose import (
     DoseProblem,
     DoseReading,
     OrderedDose,
+    TextDose,
     UnreadDose,
+    WrittenPart,
 )
 from cds.fhir import codes
 from cds.fhir.extract import codings
@@ -27,7 +30,7 @@ Resource = dict[str, Any]
 
 GTS_ABBREVIATION = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
 # timing.code → (administrations, period in days) (HL7 v3 GTSAbbreviation, FHIR R4 Timing).
-TIMING_CODES: dict[str, tuple[float, float]] = {
+TIMING_CODES: dict[str, tuple[int, int]] = {
     "QD": (1, 1),
     "AM": (1, 1),
     "PM": (1, 1),
@@ -43,6 +46,7 @@ ORDERABLE_DRUG_FORM = "http://terminology.hl7.org/CodeSystem/v3-orderableDrugFor
 # "{pill}" is what the CDS Hooks Sandbox's Rx View sends (src/reducers/medication-reducers.js).
 TABLET_UCUM = {"{tbl}", "{tablet}", "{tablets}", "{tab}", "{pill}", "{pills}"}
 TABLET_TEXT = {"tablet", "tablets", "tab", "tabs", "tbl"}
+TABLET = "{tbl}"  # a dose in tablets, as written for the card
 
 
 class Unreadable(Exception):
@@ -93,8 +97,8 @@ def tablet_strength_mg(request: Resource, medication: Resource | None) -> float:
     raise Unreadable(DoseProblem.TABLET_STRENGTH_UNKNOWN)
 
 
-def timing_of(instruction: Resource) -> tuple[float, float, str]:
-    """(administrations, period in days, as written) of one dosage instruction."""
+def timing_of(instruction: Resource) -> tuple[int, float, str]:
+    """(administrations, period, period unit (UCUM)) of one dosage instruction."""
     timing = instruction.get("timing")
     timing = timing if isinstance(timing, dict) else {}
     repeat = timing.get("repeat")
@@ -105,17 +109,18 @@ def timing_of(instruction: Resource) -> tuple[float, float, str]:
         frequency = repeat.get("frequency", 1)
         if not isinstance(frequency, int) or frequency < 1 or repeat["period"] <= 0:
             raise Unreadable(DoseProblem.NO_TIMING)
-        days = to_canonical(float(repeat["period"]), unit, "period")
-        return float(frequency), days, f"{frequency}/{repeat['period']} {unit}"
+        return frequency, float(repeat["period"]), unit
     for system, code in codings(timing.get("code")):
         if system == GTS_ABBREVIATION and code in TIMING_CODES:
             times, days = TIMING_CODES[code]
-            return times, days, code
+            return times, days, "d"
     raise Unreadable(DoseProblem.NO_TIMING)
 
 
-def dose_part(instruction: Resource, request: Resource, medication: Resource | None) -> DosePart:
-    """One instruction's dose and timing.
+def dose_part(
+    instruction: Resource, request: Resource, medication: Resource | None
+) -> tuple[DosePart, WrittenPart]:
+    """One instruction's dose and timing, in mg per day and as written.
 
     :raise Unreadable: naming why.
     """
@@ -127,21 +132,31 @@ def dose_part(instruction: Resource, request: Resource, medication: Resource | N
         if not isinstance(quantity.get("value"), int | float):
             raise Unreadable(DoseProblem.UNIT_NOT_MASS)
         mg = float(quantity["value"]) * tablet_strength_mg(request, medication)
+        unit = TABLET
     else:
         mg = mass_mg(quantity)
-    times, days, _ = timing_of(instruction)
-    return DosePart(mg, times, days)
+        unit = str(ucum_code(quantity.get("code"), quantity.get("system"), quantity.get("unit")))
+    times, period, period_unit = timing_of(instruction)
+    days = to_canonical(period, period_unit, "period")
+    written = WrittenPart(float(quantity["value"]), unit, times, period, period_unit)
+    return DosePart(mg, times, days), written
 
 
-def as_written(instruction: Resource) -> str:
-    """The instruction's dose quantity and timing as the order gives them (symbols, no prose)."""
-    quantity = instruction["doseAndRate"][0].get("doseQuantity") or {}
-    unit = quantity.get("code") or quantity.get("unit") or ""
-    try:
-        timing = timing_of(instruction)[2]
-    except Unreadable:
-        timing = "?"
-    return f"{quantity.get('value')} {unit}, {timing}".strip()
+def dose_text(instructions: list[Any], rid: str) -> TextDose | None:
+    """The instructions' ``text`` (a dose in words), joined, when any has one."""
+    found = [
+        (index, instruction["text"].strip())
+        for index, instruction in enumerate(instructions)
+        if isinstance(instruction, dict)
+        and isinstance(instruction.get("text"), str)
+        and instruction["text"].strip()
+    ]
+    if not found:
+        return None
+    indices = ",".join(str(index) for index, _ in found)
+    return TextDose(
+        "; ".join(text for _, text in found), f"{rid} dosageInstruction[{indices}].text"
+    )
 
 
 def has_dose(instruction: Any) -> bool:
@@ -161,10 +176,11 @@ def read_dose(request: Resource, medication: Resource | None = None) -> DoseRead
 
     :param medication: the Medication its ``medicationReference`` resolves to, if any.
     """
-    instructions = request.get("dosageInstruction")
+    listed = request.get("dosageInstruction")
+    instructions = listed if isinstance(listed, list) else []
     rid = f"{request.get('resourceType')}/{request.get('id')}"
     steps: dict[int, list[tuple[int, Resource]]] = {}
-    for index, instruction in enumerate(instructions if isinstance(instructions, list) else []):
+    for index, instruction in enumerate(instructions):
         if has_dose(instruction):
             sequence = instruction.get("sequence")
             steps.setdefault(sequence if isinstance(sequence, int) else 0, []).append(
@@ -174,9 +190,11 @@ def read_dose(request: Resource, medication: Resource | None = None) -> DoseRead
     for _, step in sorted(steps.items()):
         source = f"{rid} dosageInstruction[{','.join(str(i) for i, _ in step)}]"
         try:
-            parts = tuple(dose_part(instruction, request, medication) for _, instruction in step)
+            read = [dose_part(instruction, request, medication) for _, instruction in step]
         except Unreadable as exc:
             return UnreadDose(exc.problem, source)
-        written = " + ".join(as_written(instruction) for _, instruction in step)
-        regimens.append(OrderedDose(parts, source, written))
+        parts, written = zip(*read, strict=True)
+        regimens.append(OrderedDose(tuple(parts), source, tuple(written)))
+    if not regimens:
+        return dose_text(instructions, rid) or ()
     return tuple(regimens)

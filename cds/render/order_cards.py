@@ -14,9 +14,17 @@ from typing import Any
 
 from cds.clinical.draft_orders import Recognition
 from cds.clinical.order_check import OrderVerdict
-from cds.clinical.sorafenib_dose import DoseFinding
-from cds.render.cards import MAX_REASONS, card, key_results, links, source
-from cds.render.messages import Messages, messages
+from cds.clinical.sorafenib_dose import DoseFinding, OrderedDose, WrittenPart
+from cds.render.cards import (
+    MAX_REASONS,
+    SUMMARY_MAX,
+    card,
+    key_results,
+    links,
+    source,
+    to_check_and_obtain,
+)
+from cds.render.messages import Messages, messages, number
 from cds.render.orders import plan_actions
 from cds.render.templates import render_file, table_cell
 
@@ -25,10 +33,50 @@ ORDER_EXTENSION = "org.example.hcc-cds.order"  # the draft judged, how, with TAC
 Model = dict[str, Any]
 
 
-def written_dose(v: OrderVerdict) -> str | None:
+# Timings with a name of their own: (administrations, period, period unit) → catalogue
+# ``timing.<name>``; any other is worded "N times every P <unit>" (``timing.every``).
+NAMED_TIMINGS = {
+    (1, 1, "d"): "once-daily",
+    (2, 1, "d"): "twice-daily",
+    (3, 1, "d"): "three-times-daily",
+    (4, 1, "d"): "four-times-daily",
+    (1, 2, "d"): "every-other-day",
+}
+TABLETS = "{tbl}"
+
+
+def timing_words(part: WrittenPart, msgs: Messages) -> str:
+    named = NAMED_TIMINGS.get((part.times, part.period, part.period_unit))
+    if named is not None:
+        return msgs.text(f"timing.{named}")
+    one = part.period == 1
+    unit = msgs.text(f"period-unit.{part.period_unit}", one=one)
+    return msgs.text(
+        "timing.every", times=part.times, period=number(part.period), one=one, unit=unit
+    )
+
+
+def amount_words(part: WrittenPart, msgs: Messages) -> str:
+    value = number(part.value)
+    if part.unit == TABLETS:
+        return msgs.text("dose-amount.tablets", value=value, one=part.value == 1)
+    key = f"dose-unit.{part.unit}"
+    unit = msgs.text(key) if msgs.has(key) else part.unit  # a UCUM mass unit, as written
+    return msgs.text("dose-amount.mass", value=value, unit=unit)
+
+
+def dose_words(dose: OrderedDose, msgs: Messages) -> str:
+    """A regimen as a clinician writes it: "800 mg twice daily", "400 mg every other day"."""
+    return msgs.text("dose.parts-separator").join(
+        msgs.text("dose.written", amount=amount_words(p, msgs), timing=timing_words(p, msgs))
+        for p in dose.as_written
+    )
+
+
+def written_dose(v: OrderVerdict, msgs: Messages) -> str | None:
     """The dose as the order wrote it (the regimen judged), for the draft line."""
     if v.dose is not None and v.dose.ordered is not None:
-        return v.dose.ordered.as_written
+        return dose_words(v.dose.ordered, msgs)
     return None
 
 
@@ -38,7 +86,7 @@ def draft_line(v: OrderVerdict, msgs: Messages) -> str:
         msgs.text(
             "order.draft",
             name=msgs.text(f"order-name.{order.kind}"),
-            dose=written_dose(v),
+            dose=written_dose(v, msgs),
             resource=order.resource_id,
             from_text=order.recognised_by is Recognition.TEXT,
             matched=order.matched,
@@ -54,25 +102,58 @@ def with_tace_line(v: OrderVerdict, msgs: Messages) -> str:
     return msgs.text(f"order.with-tace.{t.kind}", resource=t.resource, date=date)
 
 
+def dose_params(dose: DoseFinding, msgs: Messages) -> dict[str, Any]:
+    """What the dose messages name, worded: the ordered regimen, mg/day, the problem, the text."""
+    return {
+        "name": msgs.text("order-name.sorafenib"),
+        "ordered": dose_words(dose.ordered, msgs) if dose.ordered else None,
+        "daily": (
+            msgs.text("dose.mg-per-day", mg=round(dose.mg_per_day))
+            if dose.mg_per_day is not None
+            else None
+        ),
+        "problem": msgs.text(f"dose-problem.{dose.problem.value}") if dose.problem else None,
+        "text": dose.text,
+    }
+
+
 def dose_line(dose: DoseFinding | None, msgs: Messages) -> str:
     if dose is None:
         return ""
-    return table_cell(
-        msgs.text(
-            f"dose.{dose.code.value}",
-            ordered=dose.ordered.as_written if dose.ordered else None,
-            mg_per_day=round(dose.mg_per_day) if dose.mg_per_day is not None else None,
-            problem=msgs.text(f"dose-problem.{dose.problem.value}") if dose.problem else None,
-        )
+    return table_cell(msgs.text(f"dose.{dose.code.value}", **dose_params(dose, msgs)))
+
+
+def fitted(text: str, room: int) -> str:
+    """The order's own words cut to ``room`` characters (the summary must stay < 140)."""
+    text = " ".join(text.split())
+    return text if len(text) <= room else text[: max(room - 1, 0)].rstrip() + "…"
+
+
+def dose_lead(dose: DoseFinding, msgs: Messages) -> tuple[str, str]:
+    """(summary, detail's first line) of a card whose dose decides it: the dose finding; a dose
+    written in words is quoted whole in the detail, and as far as there is room in the summary."""
+    params = dose_params(dose, msgs)
+    code = dose.code.value
+    finding = msgs.text(f"dose-finding.{code}", **params)
+
+    def lead(text: str | None) -> str:
+        return msgs.text(f"dose-lead.{code}", **{**params, "text": text})
+
+    first = msgs.text(
+        "order.dose-decides", lead=table_cell(lead(dose.text)), finding=table_cell(finding)
     )
+    room = SUMMARY_MAX - len(msgs.text("summary.order-dose", lead=lead(""), finding=finding))
+    short = lead(fitted(dose.text, room) if dose.text is not None else None)
+    return msgs.text("summary.order-dose", lead=short, finding=finding), first
 
 
-def headline(v: OrderVerdict, msgs: Messages) -> str:
-    """The summary's reason: the dose when it is the more severe finding, else the first reason."""
+def summary(v: OrderVerdict, name: str, outcome: str, msgs: Messages) -> str:
+    """The verdict and its first reason; the dose finding alone when it is the more severe."""
+    if v.dose_decides and v.dose is not None:
+        return dose_lead(v.dose, msgs)[0]
     first = v.reasons[0] if v.reasons else None
-    if v.dose_decides or first is None:
-        return dose_line(v.dose, msgs).replace("**", "")
-    return msgs.short({"code": first.code, "params": first.params})
+    reason = msgs.short({"code": first.code, "params": first.params}) if first else ""
+    return msgs.text("summary.order", order=name, outcome=outcome, first=reason)
 
 
 def schedule(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> str:
@@ -87,6 +168,8 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
     name = msgs.text(f"order-name.{v.order.kind}")
     outcome = msgs.text(f"order-outcome.{v.outcome}")
     codes = [r.code for r in (*v.reasons, *v.to_obtain)]
+    decides = v.dose_decides and v.dose is not None
+    check, obtain = to_check_and_obtain([{"code": m.code, "params": m.params} for m in v.to_obtain])
     if v.dose is not None:
         codes.append(v.dose.code.value)
     return {
@@ -95,10 +178,13 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
         "decision": f"{name}: {outcome}",
         "draft": draft_line(v, msgs),
         "with_tace": with_tace_line(v, msgs),
-        "dose": dose_line(v.dose, msgs),
+        # a dose that decides the card is its first line, the verdict comes second
+        "dose_first": dose_lead(v.dose, msgs)[1] if decides and v.dose is not None else "",
+        "dose": "" if decides else dose_line(v.dose, msgs),
         "reasons": [table_cell(msgs.note(r)) for r in v.reasons[:MAX_REASONS]],
-        "summary": msgs.text("summary.order", order=name, outcome=outcome, first=headline(v, msgs)),
-        "to_obtain": [table_cell(msgs.note(m)) for m in v.to_obtain],
+        "summary": summary(v, name, outcome, msgs),
+        "to_check": [table_cell(msgs.note(m)) for m in check],
+        "to_obtain": [table_cell(msgs.note(m)) for m in obtain],
         "schedule": schedule(v, a, msgs),
         "key": key_results(a, msgs),
         "footer": msgs.text("footer", version=a["rules_version"], as_of=a["as_of"]),

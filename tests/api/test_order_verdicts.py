@@ -1,7 +1,8 @@
 """Order cards through the HTTP API: the dose, "with TACE", the TACE warnings, the draft named.
 
-Every assertion is on codes and values (card kind, indicator, the reason-code and order
-extensions, the suggestions' actions), never on English text.
+Assertions are on codes and values (card kind, indicator, the reason-code and order extensions,
+the suggestions' actions); the rendered text is checked against the catalogue's texts
+(``messages("en")``), never against English written in the test.
 """
 
 from __future__ import annotations
@@ -363,3 +364,174 @@ def test_peng_open_tace_order_is_supported_and_sorafenib_waits(client):
     assert found["sorafenib"]["indicator"] == "warning"
     assert found["sorafenib"]["extension"][KIND] == "order-sorafenib-missing-data"
     assert found["sorafenib"]["extension"][CODES][0] == "peng-unknown"  # why sorafenib waits
+
+
+def heading(key):
+    return f"**{messages('en').text(key)}:**"
+
+
+def section(detail, key):
+    """The list under a heading of the detail (its "- " lines)."""
+    found = []
+    for line in detail.split(heading(key), 1)[1].lstrip("\n").split("\n"):
+        if not line.startswith("- "):
+            break
+        found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("drafts", [(tace(),), (tace(), sorafenib())])
+def test_a_result_not_used_is_to_check_in_the_record_not_to_obtain(client, drafts):
+    """future_dated_vp4: the Vp4 report dated after the assessment withholds the verdict; the
+    card sends the reader to the record ("to check"), not to re-imaging ("to obtain")."""
+    found = cards(client, order_request("future_dated_vp4", "order-sign", *drafts))
+    for card in found:
+        assert card["extension"][KIND].endswith("-missing-data")
+        assert "not-used" in card["extension"][CODES]
+        checked = section(card["detail"], "h.to-check")
+        assert len(checked) == 1 and "2026-11-19" in checked[0]
+        assert heading("h.to-obtain") not in card["detail"]
+
+
+def test_missing_labs_stay_to_obtain(client):
+    card = cards(client, order_request("stale_labs", "order-sign", tace()))[0]
+    assert section(card["detail"], "h.to-obtain")
+    assert heading("h.to-check") not in card["detail"]
+
+
+EN = messages("en")
+SUPPORTED = EN.text("order-outcome.supported")
+SORAFENIB = EN.text("order-name.sorafenib")
+
+
+def dose_card(client, order, name=ELIGIBLE):
+    """The card of a sorafenib draft beside a TACE draft (a supported, info verdict)."""
+    return card_for(cards(client, order_request(name, "order-sign", tace(), order)), MED)
+
+
+def paragraphs(detail):
+    return [p for p in detail.split("\n\n") if p.strip()]
+
+
+@pytest.mark.parametrize(
+    ("dose", "code", "indicator", "lead"),
+    [
+        (
+            dict(mg=800, frequency=2),
+            "dose-above-maximum",
+            "critical",
+            f"{SORAFENIB} {EN.text('dose.mg-per-day', mg=1600)} (800 mg "
+            f"{EN.text('timing.twice-daily')})",
+        ),
+        (
+            dict(mg=4, frequency=2, unit="{tbl}"),
+            "dose-above-maximum",
+            "critical",
+            f"{SORAFENIB} {EN.text('dose.mg-per-day', mg=1600)} "
+            f"({EN.text('dose-amount.tablets', value='4', one=False)} "
+            f"{EN.text('timing.twice-daily')})",
+        ),
+        (
+            dict(mg=200, frequency=2),
+            "dose-other-schedule",
+            "warning",
+            f"{SORAFENIB} 200 mg {EN.text('timing.twice-daily')} "
+            f"({EN.text('dose.mg-per-day', mg=400)})",
+        ),
+    ],
+)
+def test_a_dose_that_decides_the_card_leads_it(client, dose, code, indicator, lead):
+    """Peng 2024 patient, TACE + sorafenib (supported): the dose finding is the summary and the
+    detail's first line; the indication verdict is the second; never "supported" in the summary."""
+    card = dose_card(client, dosed(**dose), "peng_2024_recurrence")
+    assert card["indicator"] == indicator
+    assert card["extension"][ORDER]["dose"]["code"] == code
+    finding = EN.text(f"dose-finding.{code}")
+    assert card["summary"] == f"{lead}: {finding}"
+    assert SUPPORTED not in card["summary"]
+    first, second = paragraphs(card["detail"])[:2]
+    assert first == f"**{lead}:** {finding}"
+    assert second.startswith(f"**{SORAFENIB}: {SUPPORTED}:**")
+    assert "peng-population" in card["extension"][CODES]
+    assert card["detail"].count(finding) == 1  # not repeated as a dose line further down
+
+
+def test_a_dose_no_more_severe_than_the_verdict_stays_in_the_body(client):
+    """The protocol dose on a supported card: the verdict leads, the dose is a body line."""
+    card = dose_card(client, dosed(mg=400, frequency=2), "peng_2024_recurrence")
+    assert card["indicator"] == "info"
+    assert card["summary"].startswith(f"{SORAFENIB}: {SUPPORTED}: ")
+    assert paragraphs(card["detail"])[0].startswith(f"**{SORAFENIB}: {SUPPORTED}:**")
+
+
+def timing(key, **params):
+    return EN.text(f"timing.{key}", **params)
+
+
+@pytest.mark.parametrize(
+    ("frequency", "period", "period_unit", "words"),
+    [
+        (1, 1, "d", timing("once-daily")),
+        (2, 1, "d", timing("twice-daily")),
+        (3, 1, "d", timing("three-times-daily")),
+        (4, 1, "d", timing("four-times-daily")),
+        (1, 2, "d", timing("every-other-day")),
+        (1, 12, "h", timing("every", times=1, period="12", one=False, unit="hours")),
+        (2, 3, "d", timing("every", times=2, period="3", one=False, unit="days")),
+        (5, 1, "wk", timing("every", times=5, period="1", one=True, unit="week")),
+    ],
+)
+def test_the_ordered_dose_is_in_words(client, frequency, period, period_unit, words):
+    """400 mg, frequency/period: named timings by their name, others "N times every P unit";
+    never the FHIR notation "2/1 d"."""
+    card = dose_card(client, dosed(400, frequency, period, period_unit=period_unit))
+    assert f"400 mg {words}" in card["detail"]
+    assert f"{frequency}/{period} {period_unit}" not in card["detail"] + card["summary"]
+
+
+def test_the_timing_words_read_as_intended():
+    """The catalogue's "N times every P unit" (the other tests take its words from it)."""
+    assert timing("every", times=1, period="12", one=False, unit="hours") == "once every 12 hours"
+    assert timing("every", times=5, period="1", one=True, unit="week") == "5 times every week"
+    assert EN.text("period-unit.h", one=False) == "hours"
+    assert EN.text("dose-amount.tablets", value="1", one=True) == "1 tablet"
+
+
+def written(*texts):
+    order = dosed()
+    order["dosageInstruction"] = [{"text": t} for t in texts]
+    return order
+
+
+def test_a_dose_only_in_words_is_quoted_and_a_warning(client):
+    """Free text "sorafenib 800 mg twice daily", no structured dose: a warning quoting it, the
+    protocol dose and the maximum beside it; the verdict (supported) moves to the body."""
+    text = "sorafenib 800 mg twice daily"
+    card = dose_card(client, written(text), "peng_2024_recurrence")
+    assert card["indicator"] == "warning"
+    assert card["extension"][ORDER]["dose"]["code"] == "dose-text-only"
+    lead = EN.text("dose-lead.dose-text-only", name=SORAFENIB, text=text)
+    finding = EN.text("dose-finding.dose-text-only")
+    assert card["summary"] == f"{lead}: {finding}"
+    assert SUPPORTED not in card["summary"]
+    assert paragraphs(card["detail"])[0] == f"**{lead}:** {finding}"
+    assert "suggestions" not in card  # a warning: nothing to delete
+
+
+def test_a_dose_in_words_as_the_second_finding_is_a_body_line(client):
+    """Child-Pugh C with TACE: critical verdict; the quoted dose is a body line under it."""
+    card = dose_card(client, written("800 mg bid"), "child_pugh_c")
+    assert card["indicator"] == "critical"
+    assert EN.text("dose.dose-text-only", text="800 mg bid") in paragraphs(card["detail"])
+
+
+def test_a_dose_in_words_is_escaped_and_the_summary_stays_short(client):
+    """The order's words are escaped like any FHIR string; a long text is cut inside the quote,
+    so the summary keeps its finding and stays under 140 characters."""
+    text = "<b>800 mg</b> twice daily | " + "then as tolerated " * 10
+    card = dose_card(client, written(text), "peng_2024_recurrence")
+    assert "<b>" not in card["detail"] and "&lt;b&gt;800 mg&lt;/b&gt;" in card["detail"]
+    assert "\\|" in card["detail"]
+    assert len(card["summary"]) < 140
+    assert card["summary"].endswith(EN.text("dose-finding.dose-text-only"))
+    assert "…" in card["summary"]

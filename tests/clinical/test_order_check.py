@@ -234,7 +234,7 @@ def test_sorafenib_without_tace_is_systemic_therapy(changes, outcome, level, cod
 
 
 def test_the_dose_sets_the_indicator_but_not_the_verdict():
-    above = OrderedDose((DosePart(600, 2, 1),), "MedicationRequest/s dosageInstruction[0]", "x")
+    above = OrderedDose((DosePart(600, 2, 1),), "MedicationRequest/s dosageInstruction[0]", ())
     order = DraftOrder("sorafenib", Recognition.CODE, "MedicationRequest/s", "x", (above,))
     verdict = check_order(order, assess(patient(), AS_OF), OrderContext(), (TACE,))
     assert verdict is not None

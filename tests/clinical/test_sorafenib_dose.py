@@ -9,13 +9,19 @@ from cds.clinical.sorafenib_dose import (
     DosePart,
     DoseProblem,
     OrderedDose,
+    TextDose,
     UnreadDose,
+    WrittenPart,
     judge_dose,
 )
 
 
 def regimen(*parts):
-    return OrderedDose(tuple(DosePart(*p) for p in parts), "MedicationRequest/m", "as written")
+    return OrderedDose(
+        tuple(DosePart(*p) for p in parts),
+        "MedicationRequest/m",
+        tuple(WrittenPart(mg, "mg", int(n), d, "d") for mg, n, d in parts),
+    )
 
 
 @pytest.mark.parametrize(
@@ -60,6 +66,14 @@ def test_no_structured_dose_is_info_with_the_protocol_dose():
     assert (finding.code, finding.level) == (DoseCode.NOT_STRUCTURED, "info")
     assert (finding.protocol_mg, finding.protocol_times_per_day) == (400, 2)
     assert finding.ordered is None
+
+
+def test_a_dose_only_in_words_is_a_warning_carrying_the_words():
+    """Text only ("sorafenib 800 mg twice daily"): nobody checked it, so a warning quoting it."""
+    finding = judge_dose(TextDose("sorafenib 800 mg twice daily", "MedicationRequest/m"))
+    assert (finding.code, finding.level) == (DoseCode.TEXT_ONLY, "warning")
+    assert finding.text == "sorafenib 800 mg twice daily"
+    assert (finding.ordered, finding.mg_per_day) == (None, None)
 
 
 def test_an_unreadable_dose_is_a_warning_naming_why():

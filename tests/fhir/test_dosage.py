@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cds.clinical.sorafenib_dose import DoseProblem, UnreadDose
+from cds.clinical.sorafenib_dose import DoseProblem, TextDose, UnreadDose, WrittenPart
 from cds.fhir import codes
 from cds.fhir.dosage import GTS_ABBREVIATION, ORDERABLE_DRUG_FORM, read_dose
 
@@ -115,6 +115,38 @@ def test_a_dose_range_is_not_guessed():
 
 
 def test_no_structured_dose():
-    """Text only ("400 mg twice daily") or no dosage at all: no structured dose."""
-    assert read_dose(request({"text": "400 mg twice daily"})) == ()
+    """No dosage at all, or one with neither dose nor text: nothing to judge."""
     assert read_dose({"resourceType": "MedicationRequest", "id": "m"}) == ()
+    assert read_dose(request({"timing": repeat(2, 1)}, {"text": "  "})) == ()
+
+
+def test_a_dose_only_in_words_is_carried_as_written():
+    """Text only: the words are carried (quoted on the card), every instruction's, in order."""
+    reading = read_dose(request({"text": "800 mg"}, {"timing": repeat(2, 1)}, {"text": "bid "}))
+    assert reading == TextDose("800 mg; bid", "MedicationRequest/m1 dosageInstruction[0,2].text")
+
+
+def test_a_structured_dose_wins_over_the_words():
+    structured = {**instruction(quantity(400, "mg"), repeat(2, 1)), "text": "800 mg bid"}
+    (regimen,) = read_dose(request(structured))
+    assert regimen.mg_per_day == 800
+
+
+@pytest.mark.parametrize(
+    ("dose", "timing", "written"),
+    [
+        (quantity(400, "mg"), repeat(2, 1), WrittenPart(400, "mg", 2, 1, "d")),
+        (quantity(0.4, "g"), repeat(1, 12, "h"), WrittenPart(0.4, "g", 1, 12, "h")),
+        ({"value": 2, "unit": "tablets"}, repeat(2, 1), WrittenPart(2, "{tbl}", 2, 1, "d")),
+        (quantity(2, "TAB", ORDERABLE_DRUG_FORM), repeat(1, 2), WrittenPart(2, "{tbl}", 1, 2, "d")),
+        (
+            quantity(400, "mg"),
+            {"code": {"coding": [{"system": GTS_ABBREVIATION, "code": "TID"}]}},
+            WrittenPart(400, "mg", 3, 1, "d"),
+        ),
+    ],
+)
+def test_the_dose_is_kept_as_written(dose, timing, written):
+    """The card words the order's own dose and timing (a timing code as its frequency)."""
+    (regimen,) = read_dose(request(instruction(dose, timing)))
+    assert regimen.as_written == (written,)

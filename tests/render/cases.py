@@ -13,7 +13,7 @@ from cds.clinical.assessment import Assessment
 from cds.clinical.draft_orders import DraftOrder, Recognition
 from cds.clinical.order_check import check_order
 from cds.clinical.order_context import OrderContext
-from cds.clinical.sorafenib_dose import DosePart, OrderedDose
+from cds.clinical.sorafenib_dose import DosePart, OrderedDose, TextDose, WrittenPart
 from cds.fhir.record import load_record
 from cds.pipeline import assess_record
 
@@ -42,12 +42,23 @@ def assessment(name: str) -> Assessment:
 
 TACE_DRAFT = DraftOrder("tace", Recognition.CODE, "ServiceRequest/t", "snomed")
 SORAFENIB_DRAFT = DraftOrder("sorafenib", Recognition.CODE, "MedicationRequest/m", "rxnorm", ())
-ABOVE_MAXIMUM = OrderedDose((DosePart(800, 2, 1),), "MedicationRequest/m dosageInstruction[0]", "x")
+ABOVE_MAXIMUM = OrderedDose(
+    (DosePart(800, 2, 1),),
+    "MedicationRequest/n dosageInstruction[0]",
+    (WrittenPart(800, "mg", 2, 1, "d"),),
+)
+WRITTEN_ONLY = TextDose(
+    "sorafenib 800 mg twice daily", "MedicationRequest/w dosageInstruction[0].text"
+)
 
 
 def verdicts(a: Assessment) -> list[Any]:
-    """Each fixture's cards for a TACE draft, a sorafenib draft with it, and one without TACE."""
-    with_tace = (TACE_DRAFT, SORAFENIB_DRAFT)
+    """Each fixture's cards for a TACE draft, a sorafenib draft with it, one with a dose only in
+    words beside them, and one without TACE (above the maximum dose)."""
+    written = DraftOrder(
+        "sorafenib", Recognition.CODE, "MedicationRequest/w", "rxnorm", WRITTEN_ONLY
+    )
+    with_tace = (TACE_DRAFT, SORAFENIB_DRAFT, written)
     without = DraftOrder(
         "sorafenib", Recognition.CODE, "MedicationRequest/n", "rxnorm", (ABOVE_MAXIMUM,)
     )
