@@ -186,6 +186,9 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
         "to_check": [table_cell(msgs.note(m)) for m in check],
         "to_obtain": [table_cell(msgs.note(m)) for m in obtain],
         "schedule": schedule(v, a, msgs),
+        # a resource that failed validation was not used: the order card names it, as the
+        # patient-view card does (it may be the result that would change the verdict)
+        "data_problems": [table_cell(msgs.note(p)) for p in a["data_problems"]],
         "key": key_results(a, msgs),
         "footer": msgs.text("footer", version=a["rules_version"], as_of=a["as_of"]),
     }

@@ -535,3 +535,16 @@ def test_a_dose_in_words_is_escaped_and_the_summary_stays_short(client):
     assert len(card["summary"]) < 140
     assert card["summary"].endswith(EN.text("dose-finding.dose-text-only"))
     assert "…" in card["summary"]
+
+
+def test_an_invalid_resource_is_named_on_the_order_card(client):
+    """An eGFR whose resource is not valid FHIR (an id with an underscore) is not used, and the
+    TACE order card names it under "Data that could not be read", as the patient-view card does."""
+    labs = labs_with_egfr(ELIGIBLE, 15.0, "mL/min/{1.73_m2}")
+    labs[-1]["id"] = "egfr_15"
+    request = order_request(ELIGIBLE, "order-sign", tace())
+    with_prefetch(request, labs=labs)
+    card = cards(client, request)[0]
+    assert "order-renal-filtration" not in card["extension"][CODES]
+    assert f"**{messages('en').text('h.data-problems')}:**" in card["detail"]
+    assert "Observation/egfr_15" in card["detail"]
