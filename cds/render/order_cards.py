@@ -14,7 +14,7 @@ from typing import Any
 
 from cds.clinical.draft_orders import Recognition
 from cds.clinical.order_check import OrderVerdict
-from cds.clinical.sorafenib_dose import DoseFinding, OrderedDose, WrittenPart
+from cds.clinical.sorafenib_dose import RANK, DoseFinding, OrderedDose, WrittenPart
 from cds.render.cards import (
     MAX_REASONS,
     SUMMARY_MAX,
@@ -214,11 +214,13 @@ def order_facts(v: OrderVerdict) -> dict[str, Any]:
     }
 
 
-def suggestion(label: str, actions: list[dict[str, Any]], msgs: Messages) -> dict[str, Any]:
+def suggestion(
+    label: str, actions: list[dict[str, Any]], msgs: Messages, recommended: bool = False
+) -> dict[str, Any]:
     return {
         "label": msgs.text(f"suggestion.{label}"),
         "uuid": str(uuid.uuid4()),
-        "isRecommended": False,
+        "isRecommended": recommended,
         "actions": actions,
     }
 
@@ -233,7 +235,8 @@ def order_suggestions(v: OrderVerdict, patient_id: str, msgs: Messages) -> list[
             "description": msgs.text("action.remove-draft", name=name),
             "resourceId": v.order.resource_id,  # CDS Hooks 2.0: a relative reference (string)
         }
-        found.append(suggestion("remove-draft", [delete], msgs))
+        # the critical card's own advice: marked so a client shows it first (override stays open)
+        found.append(suggestion("remove-draft", [delete], msgs, recommended=True))
     labs = plan_actions("repeat_labs", patient_id, None, list(v.labs_to_order), msgs)
     if labs:
         found.append(suggestion("repeat_labs", labs, msgs))
@@ -250,7 +253,8 @@ def order_cards(
     msgs = msgs or messages()
     cards = []
     evidence_ids = [e["id"] for e in a["recommendation"]["evidence"]]
-    for v in verdicts:
+    # the most severe card first: a critical card must not sit below an info one in the sidebar
+    for v in sorted(verdicts, key=lambda v: -RANK[v.indicator]):
         model = order_model(v, a, msgs)
         result = card(
             model["kind"],

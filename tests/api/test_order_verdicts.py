@@ -548,3 +548,17 @@ def test_an_invalid_resource_is_named_on_the_order_card(client):
     assert "order-renal-filtration" not in card["extension"][CODES]
     assert f"**{messages('en').text('h.data-problems')}:**" in card["detail"]
     assert "Observation/egfr_15" in card["detail"]
+
+
+def test_the_critical_card_comes_first_and_recommends_removing_its_draft(client):
+    """TACE drafted first (info), sorafenib 800 mg twice daily (critical): the critical card is
+    first in the response, its delete suggestion the recommended one."""
+    request = order_request("peng_2024_recurrence", "order-sign", tace(), dosed(800, 2))
+    first, second = cards(client, request)
+    assert (first["indicator"], second["indicator"]) == ("critical", "info")
+    (remove,) = first["suggestions"]
+    assert remove["isRecommended"] and remove["actions"][0] == {
+        "type": "delete",
+        "description": remove["actions"][0]["description"],
+        "resourceId": MED,
+    }
