@@ -156,11 +156,11 @@ def summary(v: OrderVerdict, name: str, outcome: str, msgs: Messages) -> str:
     return msgs.text("summary.order", order=name, outcome=outcome, first=reason)
 
 
-def schedule(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> str:
+def schedule(v: OrderVerdict, msgs: Messages) -> str:
     if v.outcome not in ("supported", "caution", "protocol-option"):
         return ""
-    rec = a["recommendation"]
-    with_sorafenib = rec["option"] == "tace_plus_sorafenib" or rec["protocol_option"]
+    # the sorafenib schedule on the sorafenib card: on a TACE order it is noise for the operator
+    with_sorafenib = v.order.kind == "sorafenib"
     return msgs.text("order.schedule-sorafenib" if with_sorafenib else "order.schedule-tace")
 
 
@@ -185,7 +185,7 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
         "summary": summary(v, name, outcome, msgs),
         "to_check": [table_cell(msgs.note(m)) for m in check],
         "to_obtain": [table_cell(msgs.note(m)) for m in obtain],
-        "schedule": schedule(v, a, msgs),
+        "schedule": schedule(v, msgs),
         # a resource that failed validation was not used: the order card names it, as the
         # patient-view card does (it may be the result that would change the verdict)
         "data_problems": [table_cell(msgs.note(p)) for p in a["data_problems"]],

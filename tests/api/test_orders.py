@@ -174,7 +174,7 @@ def test_order_checks(client, hook, name, drafts, indicator, outcome, code):
             {"type": "delete", "description": removal[0]["description"], "resourceId": judged}
         ]
     assert (SCHEDULE in card["detail"]) is (
-        outcome in ("supported", "protocol-option") and name != "bclc_b_large_tumour"
+        outcome in ("supported", "protocol-option") and drafts != "tace"
     )
 
 
