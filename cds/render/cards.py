@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from cds.render.messages import Messages, messages
-from cds.render.orders import plan_actions
+from cds.render.orders import plan_actions, repeat_labs_label
 from cds.render.templates import card_texts, evidence_catalogue, render_file, table_cell
 
 SUMMARY_MAX = 139  # CDS Hooks: summary "<140 characters"
@@ -229,9 +229,14 @@ def suggestions(
         actions = plan_actions(s["plan"], patient_id, hcc, a["labs_to_repeat"], msgs)
         if not actions:
             continue
+        label = (
+            repeat_labs_label(a["labs_to_repeat"], msgs)
+            if s["plan"] == "repeat_labs"
+            else msgs.text(f"suggestion.{s['label']}")
+        )
         result.append(
             {
-                "label": msgs.text(f"suggestion.{s['label']}"),
+                "label": label,
                 "uuid": str(uuid.uuid4()),
                 "isRecommended": s["isRecommended"],
                 "actions": actions,

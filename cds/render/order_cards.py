@@ -25,7 +25,7 @@ from cds.render.cards import (
     to_check_and_obtain,
 )
 from cds.render.messages import Messages, messages, number
-from cds.render.orders import plan_actions
+from cds.render.orders import plan_actions, repeat_labs_label
 from cds.render.templates import render_file, table_cell
 
 ORDER_EXTENSION = "org.example.hcc-cds.order"  # the draft judged, how, with TACE, the dose
@@ -215,10 +215,10 @@ def order_facts(v: OrderVerdict) -> dict[str, Any]:
 
 
 def suggestion(
-    label: str, actions: list[dict[str, Any]], msgs: Messages, recommended: bool = False
+    label: str, actions: list[dict[str, Any]], recommended: bool = False
 ) -> dict[str, Any]:
     return {
-        "label": msgs.text(f"suggestion.{label}"),
+        "label": label,
         "uuid": str(uuid.uuid4()),
         "isRecommended": recommended,
         "actions": actions,
@@ -236,10 +236,11 @@ def order_suggestions(v: OrderVerdict, patient_id: str, msgs: Messages) -> list[
             "resourceId": v.order.resource_id,  # CDS Hooks 2.0: a relative reference (string)
         }
         # the critical card's own advice: marked so a client shows it first (override stays open)
-        found.append(suggestion("remove-draft", [delete], msgs, recommended=True))
+        label = msgs.text("suggestion.remove-draft")
+        found.append(suggestion(label, [delete], recommended=True))
     labs = plan_actions("repeat_labs", patient_id, None, list(v.labs_to_order), msgs)
     if labs:
-        found.append(suggestion("repeat_labs", labs, msgs))
+        found.append(suggestion(repeat_labs_label(list(v.labs_to_order), msgs), labs))
     return found
 
 

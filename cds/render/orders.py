@@ -113,7 +113,18 @@ def plan_actions(
                 msgs.text("action.order-lab", analyte=msgs.text(f"analyte.{name}")),
                 lab_request(patient_id, name),
             )
-            for name in labs_to_repeat
-            if name in LAB_NAMES
+            for name in orderable(labs_to_repeat)
         ]
     raise ValueError(f"unknown suggestion plan {plan!r}")
+
+
+def orderable(labs: list[str]) -> list[str]:
+    """The laboratory tests a suggestion can order (those with a LOINC order code here)."""
+    return [name for name in labs if name in LAB_NAMES]
+
+
+def repeat_labs_label(labs: list[str], msgs: Messages) -> str:
+    """The lab-order button names what it orders: the test itself, or how many."""
+    names = orderable(labs)
+    first = msgs.text(f"analyte.{names[0]}") if names else ""
+    return msgs.text("suggestion.repeat_labs", count=len(names), first=first)
