@@ -4,6 +4,7 @@ word comes from the message catalogue through ``t``)."""
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -12,11 +13,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from cds.paths import data_dir
 from cds.render.messages import Messages
 
+# A "<" that could open markup: an HTML tag, comment or declaration, or an autolink. A "<" before
+# a space or a digit ("INR < 1.5") opens nothing, and stays literal for EHRs that show the detail
+# as plain text (an escaped "&lt;" would be printed as such).
+MARKUP_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
+
 
 def table_cell(value: Any) -> str:
     """Text safe inside Markdown and free of HTML (card text must not inject markup)."""
     text = str(value).replace("\n", " ").replace("|", "\\|")
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    text = MARKUP_OPENER.sub("&lt;", text)
+    # a ">" opens a block quote only at the start of a line: the only place it is escaped
+    return "&gt;" + text[1:] if text.startswith(">") else text
 
 
 @cache

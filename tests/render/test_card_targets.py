@@ -74,7 +74,7 @@ def test_card_fits_and_says_what_matters(name):
     assert len(detail.split("\n\n")[0].splitlines()) <= 3
     # every missing or stale item, every not-used result and every flag is on the card, by name
     for item in [*a["missing"], *a["not_used"], *a["flags"], *a["recommendation"]["missing"]]:
-        assert MSGS.note(item).replace(">", "&gt;").replace("<", "&lt;") in detail
+        assert table_cell(MSGS.note(item)) in detail
     # sources in links, opened outside the chart; no Markdown link in the detail
     assert "](" not in detail
     assert card["links"] and all(
