@@ -196,7 +196,7 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
     not_used = tuple(not_used_note(n) for n in inputs.not_used)
     decisive = tuple(
         not_used_note(n)
-        for n in inputs.not_used
+        for n in sorted(inputs.not_used, key=consequence)
         if assess_core(with_result(inputs, n), as_of, settings).recommendation.option
         != core.recommendation.option
     )
@@ -243,6 +243,22 @@ def with_result(inputs: PatientInputs, item: NotUsed) -> PatientInputs:
     if item.target == "ecog":
         return replace(inputs, ecog=item.value)
     return replace(inputs, tumour=replace(inputs.tumour, **{item.target: item.value}))
+
+
+# The order in which results not used are named, the most consequential first (the first is in
+# the card's summary): an invasion or spread changes the stage, then the labs that stop TACE.
+CONSEQUENCE = (
+    "portal_invasion",
+    "hepatic_vein_invasion",
+    "distant_metastasis",
+    "regional_nodes",
+    "bilirubin",
+    "ecog",
+)
+
+
+def consequence(item: NotUsed) -> int:
+    return CONSEQUENCE.index(item.target) if item.target in CONSEQUENCE else len(CONSEQUENCE)
 
 
 def not_used_note(item: NotUsed) -> Note:

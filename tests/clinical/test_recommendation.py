@@ -539,3 +539,16 @@ def test_an_active_sbp_without_documented_ascites_asks_for_its_grade(state, flag
     absent = [f for f in result.flags if f.code == "cp-not-documented-scored-absent"]
     assert ("ascites" in [f.params["component"] for f in absent]) is not flagged
     assert result.child_pugh.points()["ascites"] == 1
+
+
+def test_results_not_used_are_named_most_consequential_first():
+    """A future-dated bilirubin, ECOG and Vp4 would each stop TACE: the Vp4 (it changes the
+    stage) is named first, then the bilirubin, then the ECOG, whatever their order in the record."""
+    items = (
+        NotUsed("future-dated", "ecog", fact(3, days_ago=-2)),
+        not_used_lab("bilirubin", 4.7, kind="future-dated", days_ago=-3),
+        NotUsed("future-dated", "portal_invasion", fact(PortalInvasion.VP4, days_ago=-4)),
+    )
+    result = assess(patient(not_used=items), AS_OF)
+    named = [m.params["finding"] or m.params["analyte"] for m in result.recommendation.missing]
+    assert named == ["portal_invasion", "bilirubin", "ecog"]
