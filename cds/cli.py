@@ -253,8 +253,11 @@ def console() -> int:
     from cds.fhir.validation_worker import start
 
     worker = start()
-    code = main(argv)
-    sys.stdout.flush()
+    try:
+        code = main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped reading (`cds assess … | head`): not our error
+        code = 128 + 13  # as a process killed by SIGPIPE reports it
     sys.stderr.flush()
     if worker is not None:
         worker.close()

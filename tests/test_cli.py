@@ -113,6 +113,19 @@ def test_console_script_runs_the_demo():
     assert json.loads(done.stdout)["recommendation"]["option"] == "tace"
 
 
+def test_a_reader_that_stops_reading_gets_no_traceback():
+    """`cds assess DIR --json | head -1`: the closed pipe ends the command quietly (exit 141, as
+    SIGPIPE would), with no traceback on stderr."""
+    cds = Path(sys.executable).with_name("cds")
+    command = [str(cds), "assess", str(FIXTURES), "--json", "--as-of", "2026-11-15"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.readline()
+        process.stdout.close()  # a batch writes far more than a pipe buffer holds
+        assert process.wait(timeout=120) == 141
+        assert b"Traceback" not in process.stderr.read()
+
+
 def test_several_files_and_a_directory_give_one_json_line_per_patient(capsys, tmp_path):
     """Files and directories: one JSON line per patient, each naming its input."""
     (tmp_path / "a.json").write_text(ELIGIBLE.read_text())
