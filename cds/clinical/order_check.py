@@ -78,6 +78,7 @@ CRITICAL_CODES = frozenset(
 # creatinine ≥ 2 mg/dL or clearance < 30 mL/min. An eGFR (per 1.73 m²) below 30 is read alike:
 # it is how most laboratories report renal function, and the finding is a warning to weigh.
 RENAL_CREATININE_MG_DL = 2.0
+MAX_TACE_REASONS = 2  # why TACE is not supported, on a sorafenib-without-TACE card
 RENAL_FILTRATION_ML_MIN = 30.0
 RENAL_FILTRATION = (("creatinine_clearance", "mL/min"), ("egfr", "mL/min/{1.73_m2}"))
 LAB_GAPS = ("lab-missing", "lab-stale", "lab-unusable")
@@ -264,7 +265,13 @@ def check_systemic(order: DraftOrder, a: Assessment, recent_days: int) -> OrderV
     if stage == "C":
         first_line = note("order-systemic-bclc-c", causes=stage_c_causes(a.bclc))
         return OrderVerdict(order, "systemic", "info", (first_line, no_tace, SYSTEMIC_NOTE))
-    # BCLC 0–B: not advanced HCC; sorafenib is most likely meant with a TACE not yet recorded
+    # BCLC 0–B: not advanced HCC. Sorafenib is most likely meant with a TACE not yet recorded,
+    # but "order the TACE first" only where a TACE order would be supported; elsewhere the card
+    # says why TACE is not (the same reasons as the TACE card), as a warning.
+    tace_outcome, _, tace_reasons = tace_verdict("tace", a)
+    if tace_outcome != "supported":
+        why_not = (*tace_reasons[:MAX_TACE_REASONS], no_tace)
+        return OrderVerdict(order, "systemic", "warning", why_not, a.recommendation.missing)
     stage_shown = a.bclc.substage or stage
     reason = note("order-sorafenib-without-tace", stage=stage_shown, days=recent_days)
     return OrderVerdict(order, "systemic", "info", (reason,))

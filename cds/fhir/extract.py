@@ -321,10 +321,13 @@ class Extractor:
         if q.get("comparator"):
             return Lab(None, canonical, source, problem="bound")
         unit = ucum_code(q.get("code"), q.get("system"), q.get("unit"))
+        shown = str(q.get("code") or q.get("unit") or "")[:40]
+        if unit is None and shown and canonical != "1":
+            # a unit is written but is neither UCUM nor a spelling we know: not "no unit"
+            return Lab(None, canonical, source, problem="unit-invalid", problem_detail=shown)
         try:
             value = to_canonical(float(q["value"]), unit, analyte)
         except UnitError as exc:
-            shown = str(q.get("code") or q.get("unit") or "")[:40]
             return Lab(None, canonical, source, problem=exc.problem, problem_detail=shown)
         if value < 0 or (value == 0 and analyte not in ZERO_IS_PLAUSIBLE):
             return Lab(None, canonical, source, problem="implausible")

@@ -93,6 +93,8 @@ UNIT_TEXT = {
     "mm": "mm",
     "ml/min": "mL/min",  # clearance and eGFR, as laboratory systems print them
     "ml/s": "mL/s",
+    "ml/s/1.73m2": "mL/s/{1.73_m2}",
+    "ml/s/1.73m²": "mL/s/{1.73_m2}",
     "ml/min/1.73m2": "mL/min/{1.73_m2}",
     "ml/min/1.73m²": "mL/min/{1.73_m2}",
     "ml/min/1,73m2": "mL/min/{1.73_m2}",

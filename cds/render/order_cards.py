@@ -235,9 +235,11 @@ def order_suggestions(v: OrderVerdict, patient_id: str, msgs: Messages) -> list[
             "description": msgs.text("action.remove-draft", name=name),
             "resourceId": v.order.resource_id,  # CDS Hooks 2.0: a relative reference (string)
         }
-        # the critical card's own advice: marked so a client shows it first (override stays open)
+        # a critical TACE card's own advice, marked so a client shows it first. Not on sorafenib:
+        # its critical finding may be the TACE's (Vp4, with systemic therapy first line) or its
+        # dose (then the drug is right and only the dose is wrong): deleting is one choice
         label = msgs.text("suggestion.remove-draft")
-        found.append(suggestion(label, [delete], recommended=True))
+        found.append(suggestion(label, [delete], recommended=v.order.kind == "tace"))
     labs = plan_actions("repeat_labs", patient_id, None, list(v.labs_to_order), msgs)
     if labs:
         found.append(suggestion(repeat_labs_label(list(v.labs_to_order), msgs), labs))

@@ -550,15 +550,37 @@ def test_an_invalid_resource_is_named_on_the_order_card(client):
     assert "Observation/egfr_15" in card["detail"]
 
 
-def test_the_critical_card_comes_first_and_recommends_removing_its_draft(client):
+def test_the_critical_card_comes_first_with_its_delete(client):
     """TACE drafted first (info), sorafenib 800 mg twice daily (critical): the critical card is
-    first in the response, its delete suggestion the recommended one."""
+    first in the response. Its delete is offered but not the recommended choice: the drug is
+    indicated (Peng 2024), only the dose is wrong."""
     request = order_request("peng_2024_recurrence", "order-sign", tace(), dosed(800, 2))
     first, second = cards(client, request)
     assert (first["indicator"], second["indicator"]) == ("critical", "info")
     (remove,) = first["suggestions"]
-    assert remove["isRecommended"] and remove["actions"][0] == {
+    assert not remove["isRecommended"] and remove["actions"][0] == {
         "type": "delete",
         "description": remove["actions"][0]["description"],
         "resourceId": MED,
     }
+
+
+def test_a_critical_tace_card_recommends_removing_its_draft(client):
+    card = cards(client, order_request("ineligible_main_portal_vein", "order-sign", tace()))[0]
+    assert card["indicator"] == "critical"
+    (remove,) = card["suggestions"]
+    assert remove["isRecommended"] and remove["actions"][0]["type"] == "delete"
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "stage"), [("bclc_d_ecog3", "A", "D"), ("child_pugh_c", "C", "D")]
+)
+def test_transplant_assessment_is_named_only_for_end_stage_liver_function(client, name, cls, stage):
+    """BCLC D by ECOG 3 is not a liver-transplant question; Child-Pugh C is (review 3, B3)."""
+    card = cards(client, order_request(name, "order-sign", sorafenib()))[0]
+    expected = messages("en").text("note.order-systemic-end-stage", cls=cls, stage=stage)
+    assert expected in card["detail"]
+    other = messages("en").text(
+        "note.order-systemic-end-stage", cls="A" if cls == "C" else "C", stage=stage
+    )
+    assert other not in card["detail"]

@@ -15,7 +15,16 @@ from cds.clinical.inputs import ConditionState
 from cds.clinical.order_check import check_order
 from cds.clinical.order_context import OrderContext, TaceEvidence, counting_tace
 from cds.clinical.sorafenib_dose import DosePart, OrderedDose
-from tests.clinical.builders import AS_OF, condition, fact, lab, labs, patient, resection
+from tests.clinical.builders import (
+    AS_OF,
+    condition,
+    fact,
+    lab,
+    labs,
+    patient,
+    resection,
+    tumour,
+)
 
 TACE = DraftOrder("tace", Recognition.CODE, "ServiceRequest/t", "x")
 SORAFENIB = DraftOrder("sorafenib", Recognition.CODE, "MedicationRequest/s", "x", ())
@@ -247,3 +256,23 @@ def test_no_card_without_hcc():
     a = assess(patient(hcc=None), AS_OF)
     assert check_order(TACE, a, OrderContext()) is None
     assert check_order(SORAFENIB, a, OrderContext()) is None
+
+
+@pytest.mark.parametrize(
+    ("inputs", "first"),
+    [
+        (dict(labs=labs(bilirubin=2.5, albumin=3.0, inr=1.8)), "child-pugh-8-or-more"),
+        (dict(labs=labs(bilirubin=3.5)), "bilirubin-above-3"),
+        (dict(tumour=tumour(count=1, size=1.5)), "bclc-early"),
+        (dict(condition_findings=(condition("sbp", ConditionState.ACTIVE),)), "active-infection"),
+    ],
+)
+def test_sorafenib_alone_where_tace_is_not_supported_says_why_not(inputs, first):
+    """BCLC 0–B without TACE: "order or document the TACE first" only where a TACE order would
+    be supported; elsewhere a warning with the TACE card's reason (review 3, A1)."""
+    verdict = check_order(SORAFENIB, assess(patient(**inputs), AS_OF), OrderContext())
+    assert verdict is not None
+    assert (verdict.outcome, verdict.level) == ("systemic", "warning")
+    assert codes(verdict)[0] == first
+    assert "order-no-tace" in codes(verdict)
+    assert "order-sorafenib-without-tace" not in codes(verdict)

@@ -498,3 +498,19 @@ def test_a_condition_is_shown_by_its_name_code_and_a_status_other_than_active():
     assert shown.resource == "Condition/v1"
     bare = {"resourceType": "Condition", "id": "c", "code": {"coding": [{"code": "Z21"}]}}
     assert condition_source(bare).original == "Z21"
+
+
+@pytest.mark.parametrize(
+    ("unit", "problem"),
+    [("mL/s/1.73 m²", None), ("mmHg per litre", "unit-invalid"), (None, "unit-missing")],
+)
+def test_a_unit_written_but_not_understood_is_not_called_missing(unit, problem):
+    """A unit text that is neither UCUM nor a known spelling is "not a valid unit", never "no
+    unit recorded" (review 3, B1); the known eGFR spellings are read."""
+    obs = observation("e", codes.LOINC, "98979-8", valueQuantity={"value": 0.4})
+    if unit:
+        obs["valueQuantity"]["unit"] = unit
+    egfr = inputs(obs).labs.egfr
+    assert egfr.problem == problem
+    if problem is None:
+        assert egfr.value == pytest.approx(24.0)
