@@ -35,7 +35,14 @@ from cds.clinical.notes import RULES_VERSION, Note, note
 from cds.clinical.peng import PengPopulation, peng_population
 from cds.clinical.protocols import REGISTRY
 from cds.clinical.protocols.nct00919009 import TRIAL_ID
-from cds.clinical.recommendation import Recommendation, recommend, withheld
+from cds.clinical.recommendation import (
+    TACE,
+    TACE_PLUS_SORAFENIB,
+    Recommendation,
+    recommend,
+    withheld,
+)
+from cds.clinical.renal import renal_insufficiency
 from cds.clinical.tnm import Ajcc8, Muicc, stage_ajcc8, stage_muicc
 
 # clinical-rules §5: the ULN used when a result has no reference range (canonical units).
@@ -102,6 +109,9 @@ class Assessment(Core):
     labs_to_repeat: tuple[str, ...]
     not_used: tuple[Note, ...]
     not_used_decisive: tuple[Note, ...]
+    # findings to weigh beside a TACE suggestion (renal insufficiency), as the TACE order check
+    # warns with them
+    tace_cautions: tuple[Note, ...] = ()
     rules_version: str = RULES_VERSION
 
     @property
@@ -215,6 +225,7 @@ def assess(inputs: PatientInputs, as_of: date, settings: Settings | None = None)
         ),
         not_used=not_used,
         not_used_decisive=decisive,
+        tace_cautions=tace_cautions(inputs, as_of, rec),
     )
 
 
@@ -243,6 +254,14 @@ def with_result(inputs: PatientInputs, item: NotUsed) -> PatientInputs:
     if item.target == "ecog":
         return replace(inputs, ecog=item.value)
     return replace(inputs, tumour=replace(inputs.tumour, **{item.target: item.value}))
+
+
+def tace_cautions(inputs: PatientInputs, as_of: date, rec: Recommendation) -> tuple[Note, ...]:
+    """Beside a card that suggests TACE (or says it is indicated): renal insufficiency."""
+    if rec.option not in (TACE, TACE_PLUS_SORAFENIB) and not rec.tace_indicated:
+        return ()
+    renal, _ = renal_insufficiency(inputs, as_of)
+    return () if renal is None else (renal,)
 
 
 # The order in which results not used are named, the most consequential first (the first is in

@@ -28,10 +28,7 @@ from typing import Literal
 
 from cds.clinical.assessment import REPEATABLE_LABS, Assessment
 from cds.clinical.bclc import stage_c_causes
-from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS
 from cds.clinical.draft_orders import DraftOrder, dose_finding
-from cds.clinical.evidence import reported, usable
-from cds.clinical.inputs import ConditionState
 from cds.clinical.notes import Note, note
 from cds.clinical.order_context import (
     TACE_RECENT_DAYS,
@@ -45,6 +42,7 @@ from cds.clinical.recommendation import (
     NOT_APPLICABLE,
     TACE_PLUS_SORAFENIB,
 )
+from cds.clinical.renal import renal_insufficiency
 from cds.clinical.sorafenib_dose import RANK, DoseFinding
 
 Outcome = Literal[
@@ -74,14 +72,8 @@ CRITICAL_CODES = frozenset(
         "ascites-moderate-severe",
     }
 )
-# EASL 2018 TACE contraindication ⚠️ (general knowledge, clinical.md §4): renal insufficiency,
-# creatinine ≥ 2 mg/dL or clearance < 30 mL/min. An eGFR (per 1.73 m²) below 30 is read alike:
-# it is how most laboratories report renal function, and the finding is a warning to weigh.
-RENAL_CREATININE_MG_DL = 2.0
-MAX_TACE_REASONS = 2  # why TACE is not supported, on a sorafenib-without-TACE card
-RENAL_FILTRATION_ML_MIN = 30.0
-RENAL_FILTRATION = (("creatinine_clearance", "mL/min"), ("egfr", "mL/min/{1.73_m2}"))
 LAB_GAPS = ("lab-missing", "lab-stale", "lab-unusable")
+MAX_TACE_REASONS = 2  # why TACE is not supported, on a sorafenib-without-TACE card
 SYSTEMIC_NOTE = note("order-sorafenib-systemic-not-assessed")
 
 
@@ -161,62 +153,9 @@ def tace_verdict(kind: str, a: Assessment) -> tuple[Outcome, Indicator, tuple[No
     return "not-supported", "warning", (note("order-sorafenib-not-supported"), SYSTEMIC_NOTE)
 
 
-def renal_insufficiency(a: Assessment) -> tuple[Note | None, tuple[Note, ...]]:
-    """The renal warning of a TACE order, and what is missing to judge it: dialysis, then a
-    creatinine ≥ 2 mg/dL, then a clearance or eGFR < 30 mL/min (each recent, as the scores'
-    labs). Renal function is judged when any of the three results is usable; only when none is,
-    the creatinine is missing. A clearance or eGFR that exists but cannot be read (its unit, say)
-    is always named: it could be below 30."""
-    dialysis = next(
-        (
-            f
-            for f in a.inputs.condition_findings
-            if f.concept == "dialysis" and f.state is ConditionState.ACTIVE
-        ),
-        None,
-    )
-    if dialysis is not None:
-        return note("order-renal-dialysis", source=dialysis.source.resource), ()
-    labs = a.inputs.labs
-    creatinine = usable(labs.creatinine, "creatinine", a.as_of, SCORE_LOOKBACK_DAYS)
-    if creatinine.value is not None and creatinine.value >= RENAL_CREATININE_MG_DL:
-        assert creatinine.lab is not None
-        return note(
-            "order-renal-creatinine",
-            value=round(creatinine.value, 2),
-            unit="mg/dL",
-            **reported(creatinine.lab),
-            limit=RENAL_CREATININE_MG_DL,
-            date=creatinine.lab.source.date,
-        ), ()
-    judged = creatinine.value is not None
-    unreadable: list[Note] = []
-    for analyte, unit in RENAL_FILTRATION:
-        filtration = usable(getattr(labs, analyte), analyte, a.as_of, SCORE_LOOKBACK_DAYS)
-        if filtration.value is None:
-            if filtration.reason is not None and filtration.reason.code == "lab-unusable":
-                unreadable.append(filtration.reason)
-            continue
-        judged = True
-        if filtration.value < RENAL_FILTRATION_ML_MIN:
-            assert filtration.lab is not None
-            return note(
-                "order-renal-filtration",
-                analyte=analyte,
-                value=round(filtration.value, 1),
-                unit=unit,
-                **reported(filtration.lab),
-                limit=RENAL_FILTRATION_ML_MIN,
-                date=filtration.lab.source.date,
-            ), ()
-    if not judged and creatinine.reason is not None:
-        unreadable.insert(0, creatinine.reason)
-    return None, tuple(unreadable)
-
-
 def renal_and_biliary(a: Assessment, ctx: OrderContext) -> tuple[list[Note], list[Note]]:
     """The TACE warnings (renal insufficiency, biliary access) and what is missing to judge them."""
-    renal, missing = renal_insufficiency(a)
+    renal, missing = renal_insufficiency(a.inputs, a.as_of)
     warnings = [] if renal is None else [renal]
     if ctx.biliary_access:
         warnings.append(note("order-biliary-access", sources=ctx.biliary_access))

@@ -150,7 +150,10 @@ def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
     to_obtain = rec["missing"]
     check, obtain = to_check_and_obtain(to_obtain)
     gaps = [g for g in a["missing"] if not any(same(g, m) for m in to_obtain)]
-    reasons = lines(rec["reasons"][:MAX_REASONS], msgs)
+    # a caution (renal insufficiency) comes right after the decision's first reason
+    first, *rest = rec["reasons"]
+    shown = [first, *rec["cautions"], *rest][:MAX_REASONS]
+    reasons = lines(shown, msgs)
     decision = msgs.text(f"decision.{kind}")
     if kind in ("insufficient_data", "tace_combination_open") and to_obtain:
         summary = msgs.text(
@@ -168,7 +171,7 @@ def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
         "kind": kind,
         "decision": decision,
         "reasons": reasons,
-        "reason_codes": [r["code"] for r in rec["reasons"][:MAX_REASONS]],
+        "reason_codes": [r["code"] for r in shown],
         "summary": summary,
         "summary_count": len(to_obtain),
         "key": key_results(a, msgs),
@@ -304,7 +307,8 @@ def patient_view_cards(
             card(
                 kind,
                 model,
-                spec["indicator"],
+                # a TACE suggestion with a caution to weigh is a warning, not an info card
+                "warning" if a["recommendation"]["cautions"] else spec["indicator"],
                 detail_md,
                 a,
                 msgs,

@@ -212,6 +212,7 @@ def to_json(a: Assessment, msgs: Messages | None = None) -> dict[str, Any]:
             "advanced_stage_only": rec.advanced_stage_only,
             "tace_indicated": rec.tace_indicated,
             "missing": items(rec.missing, msgs),
+            "cautions": items(a.tace_cautions, msgs),
             "evidence": evidence(rec.evidence, msgs),
         },
         "inputs": {

@@ -194,3 +194,20 @@ def test_peng_open_card_says_tace_either_way_and_names_the_margin(client):
     assert first["isRecommended"] and first["label"] == T("suggestion.tace")
     resources = [a["resource"]["resourceType"] for s in card["suggestions"] for a in s["actions"]]
     assert "MedicationRequest" not in resources
+
+
+def test_a_tace_card_names_renal_insufficiency_as_the_order_card_does(client):
+    """eGFR 24 (creatinine normal): the patient-view card that suggests TACE is a warning naming
+    it, as the TACE order card warns (review 3, B5)."""
+    from tests.api.test_order_verdicts import labs_with_egfr, with_prefetch
+
+    request = hook_request("nct00919009_eligible")
+    with_prefetch(request, labs=labs_with_egfr("nct00919009_eligible", 24.0, "mL/min/{1.73_m2}"))
+    card = client.post("/cds-services/hcc-assessment", json=request).json["cards"][0]
+    assert card["indicator"] == "warning"
+    assert card["extension"]["org.example.hcc-cds.reason-codes"][:2] == [
+        "tace-standard",
+        "order-renal-filtration",
+    ]
+    assert T("analyte.egfr") in card["detail"]
+    assert card["suggestions"][0]["isRecommended"]  # TACE still suggested: a caution to weigh
