@@ -175,7 +175,12 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
     return {
         "kind": f"order-{v.order.kind}-{v.outcome}",
         "reason_codes": codes,
-        "decision": f"{name}: {outcome}",
+        # under a dose that decides the card, the verdict is about the indication only
+        "decision": msgs.text(
+            "order.decision-indication" if decides else "order.decision",
+            order=name,
+            outcome=outcome,
+        ),
         "draft": draft_line(v, msgs),
         "with_tace": with_tace_line(v, msgs),
         # a dose that decides the card is its first line, the verdict comes second

@@ -451,7 +451,9 @@ def test_a_dose_that_decides_the_card_leads_it(client, dose, code, indicator, le
     assert SUPPORTED not in card["summary"]
     first, second = paragraphs(card["detail"])[:2]
     assert first == f"**{lead}:** {finding}"
-    assert second.startswith(f"**{SORAFENIB}: {SUPPORTED}:**")
+    # the verdict below the dose is about the indication only (review 3, B4)
+    indication = EN.text("order.decision-indication", order=SORAFENIB, outcome=SUPPORTED)
+    assert second.startswith(f"**{indication}:**")
     assert "peng-population" in card["extension"][CODES]
     assert card["detail"].count(finding) == 1  # not repeated as a dose line further down
 
