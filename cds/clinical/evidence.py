@@ -136,7 +136,7 @@ def usable(lab: Lab | None, name: str, as_of: date, max_age_days: int) -> Usable
             "lab-unusable",
             analyte=name,
             problem=lab.problem,
-            found=lab.problem_detail or lab.source.original,
+            found=lab.source.original or lab.problem_detail,  # the value with its unit, as written
             date=lab.source.date,
             source=lab.source.resource,
         )

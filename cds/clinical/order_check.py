@@ -172,10 +172,13 @@ def check_tace_scope(
         warnings, renal_missing = renal_and_biliary(a, ctx)
         if warnings and indicator == "info":
             outcome, indicator = "caution", "warning"
-        if renal_missing and indicator == "info":
+        renal_decides = bool(renal_missing) and indicator == "info"
+        if renal_decides:
             outcome, indicator = "missing-data", "warning"
         # the warning heads a card that is otherwise supported; after the decisive reasons else
         reasons = (*warnings, *reasons) if outcome == "caution" else (*reasons, *warnings)
+        if renal_decides:  # what keeps a supported TACE from going ahead comes first
+            reasons = (renal_missing[0], *reasons)
         missing = (*missing, *(m for m in renal_missing if m not in missing))
     return OrderVerdict(
         order,

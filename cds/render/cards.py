@@ -132,7 +132,7 @@ def same(x: dict[str, Any], y: dict[str, Any]) -> bool:
 
 # What withholds the decision and is in the record but not used (future-dated, preliminary):
 # listed "to check" in the record, apart from what is missing or stale and must be obtained.
-TO_CHECK = {"not-used"}
+TO_CHECK = {"not-used", "lab-unusable"}
 
 
 def to_check_and_obtain(

@@ -287,7 +287,11 @@ def test_tace_warning_from_egfr_below_30(client, value, unit, outcome):
         assert messages("en").text("analyte.egfr") in card["detail"]
     if outcome == "unreadable":
         assert card["extension"][KIND] == "order-tace-missing-data"
-        assert "eGFR" in card["detail"] and unit in card["detail"]
+        assert reasons[0] == "lab-unusable"  # it leads the card and its summary
+        assert "eGFR" in card["summary"]
+        # the value as written, under "to check in the record" (it is there, but unreadable)
+        assert f"**{messages('en').text('h.to-check')}:**" in card["detail"]
+        assert f"{value} {unit}" in card["detail"]
 
 
 def labs_with_unit_text(name, loinc, value, text):

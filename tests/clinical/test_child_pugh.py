@@ -96,10 +96,11 @@ def test_unconvertible_lab_is_unknown_with_its_reason():
 
     base = labs()
     bad = replace(lab("bilirubin", None, problem="unit-invalid"), problem_detail="mg per dL")
+    bad = replace(bad, source=replace(bad.source, original="1.2 mg per dL"))
     result = score_child_pugh(patient(labs=replace(base, bilirubin=bad)), AS_OF)
     assert result.points()["bilirubin"] is None
     assert result.missing[0].params["problem"] == "unit-invalid"
-    assert result.missing[0].params["found"] == "mg per dL"
+    assert result.missing[0].params["found"] == "1.2 mg per dL"  # the value with its unit
 
 
 @pytest.mark.parametrize(
