@@ -100,6 +100,7 @@ def test_order_cards_fit(name):
     for card in order_cards(verdicts(assessed), a, "p", MSGS):
         assert len(card["detail"]) <= DETAIL_MAX
         assert len(card["summary"]) < 140
+        assert "…" not in card["summary"]  # short by its wording, never cut mid-word
         assert "](" not in card["detail"]
 
 
