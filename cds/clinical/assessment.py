@@ -23,7 +23,6 @@ from cds.clinical.eligibility import (
 )
 from cds.clinical.evidence import Fact, Lab, Status, recent_fact, reported, usable
 from cds.clinical.inputs import (
-    ConditionState,
     HepaticVeinInvasion,
     LiverLabs,
     NotUsed,
@@ -318,14 +317,7 @@ def not_used_note(item: NotUsed) -> Note:
 def flags(inputs: PatientInputs, core: Core, as_of: date) -> list[Note]:
     """What was scored by convention or assumed: the card must say so."""
     found = [c.flag for c in core.child_pugh.components if c.flag]
-    sbp = next(
-        (
-            f
-            for f in inputs.condition_findings
-            if f.concept == "sbp" and f.state is ConditionState.ACTIVE
-        ),
-        None,
-    )
+    sbp = inputs.active_finding("sbp")
     if sbp is not None and inputs.ascites.severity is Severity.NOT_DOCUMENTED:
         # SBP is an infection of ascitic fluid: "scored as absent" would contradict it. The score
         # keeps the convention (nothing is guessed), the card asks for the grade.

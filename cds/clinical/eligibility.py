@@ -520,13 +520,9 @@ class EncephalopathyOrIntractableAscites:
         he, ascites = ctx.inputs.encephalopathy, ctx.inputs.ascites
         if he.severity not in (Severity.NOT_DOCUMENTED, Severity.ABSENT) and he.source:
             return present(he.source)
-        refractory = [
-            f
-            for f in ctx.inputs.condition_findings
-            if f.concept == self.refractory and f.state is ConditionState.ACTIVE
-        ]
-        if refractory:
-            return present(refractory[0].source)
+        refractory = ctx.inputs.active_finding(self.refractory)
+        if refractory is not None:
+            return present(refractory.source)
         if ascites.severity in (Severity.MODERATE_OR_SEVERE, Severity.SEVERITY_NOT_RECORDED):
             assert ascites.source is not None
             return to_review(ascites.source)

@@ -175,3 +175,14 @@ class PatientInputs:
     # False when the patient's diagnoses could not be obtained at all: then "no HCC coded" is
     # unknown, not a fact, and the patient still gets a card saying so.
     diagnoses_available: bool = True
+
+    def active_finding(self, *concepts: str) -> ConditionFinding | None:
+        """The first active coded Condition documenting one of ``concepts`` ("dialysis", …)."""
+        return next(
+            (
+                f
+                for f in self.condition_findings
+                if f.concept in concepts and f.state is ConditionState.ACTIVE
+            ),
+            None,
+        )

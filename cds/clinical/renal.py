@@ -10,7 +10,7 @@ from datetime import date
 
 from cds.clinical.child_pugh import SCORE_LOOKBACK_DAYS
 from cds.clinical.evidence import reported, usable
-from cds.clinical.inputs import ConditionState, PatientInputs
+from cds.clinical.inputs import PatientInputs
 from cds.clinical.notes import Note, note
 
 # EASL 2018 TACE contraindication ⚠️ (general knowledge, clinical.md §4): renal insufficiency,
@@ -27,14 +27,7 @@ def renal_insufficiency(inputs: PatientInputs, as_of: date) -> tuple[Note | None
     labs). Renal function is judged when any of the three results is usable; only when none is,
     the creatinine is missing. A clearance or eGFR that exists but cannot be read (its unit, say)
     is always named: it could be below 30."""
-    dialysis = next(
-        (
-            f
-            for f in inputs.condition_findings
-            if f.concept == "dialysis" and f.state is ConditionState.ACTIVE
-        ),
-        None,
-    )
+    dialysis = inputs.active_finding("dialysis")
     if dialysis is not None:
         return note("order-renal-dialysis", source=dialysis.source.resource), ()
     labs = inputs.labs

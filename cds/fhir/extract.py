@@ -765,14 +765,13 @@ def read_ecog(obs: Resource) -> int | None:
 
 
 def severity_of(cond: Resource) -> Severity:
+    """The Child-Pugh grade: moderate and severe score alike (the recorded grade, banded)."""
     if concept_in(cond.get("code"), codes.ENCEPHALOPATHY_COMA):
         return Severity.MODERATE_OR_SEVERE  # coma is grade 4, whatever the severity field says
-    severity = cond.get("severity")
-    if concept_in(severity, codes.SEVERITY_MODERATE_OR_SEVERE):
-        return Severity.MODERATE_OR_SEVERE
-    if concept_in(severity, codes.SEVERITY_MILD):
-        return Severity.MILD
-    return Severity.SEVERITY_NOT_RECORDED
+    grade = recorded_grade(cond)
+    if grade is None:
+        return Severity.SEVERITY_NOT_RECORDED
+    return Severity.MILD if grade == "mild" else Severity.MODERATE_OR_SEVERE
 
 
 def recorded_grade(cond: Resource) -> RecordedGrade | None:

@@ -148,9 +148,7 @@ def dose_lead(dose: DoseFinding, msgs: Messages) -> tuple[str, str]:
 
 
 def summary(v: OrderVerdict, name: str, outcome: str, msgs: Messages) -> str:
-    """The verdict and its first reason; the dose finding alone when it is the more severe."""
-    if v.dose_decides and v.dose is not None:
-        return dose_lead(v.dose, msgs)[0]
+    """The verdict and its first reason (a dose that decides the card has its own summary)."""
     first = v.reasons[0] if v.reasons else None
     reason = msgs.short({"code": first.code, "params": first.params}) if first else ""
     return msgs.text("summary.order", order=name, outcome=outcome, first=reason)
@@ -168,7 +166,9 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
     name = msgs.text(f"order-name.{v.order.kind}")
     outcome = msgs.text(f"order-outcome.{v.outcome}")
     codes = [r.code for r in (*v.reasons, *v.to_obtain)]
-    decides = v.dose_decides and v.dose is not None
+    # a dose that decides the card is its summary and first line, the verdict comes second
+    lead = dose_lead(v.dose, msgs) if v.dose_decides and v.dose is not None else None
+    decides = lead is not None
     check, obtain = to_check_and_obtain([{"code": m.code, "params": m.params} for m in v.to_obtain])
     if v.dose is not None:
         codes.append(v.dose.code.value)
@@ -183,11 +183,10 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
         ),
         "draft": draft_line(v, msgs),
         "with_tace": with_tace_line(v, msgs),
-        # a dose that decides the card is its first line, the verdict comes second
-        "dose_first": dose_lead(v.dose, msgs)[1] if decides and v.dose is not None else "",
+        "dose_first": lead[1] if lead else "",
         "dose": "" if decides else dose_line(v.dose, msgs),
         "reasons": [table_cell(msgs.note(r)) for r in v.reasons[:MAX_REASONS]],
-        "summary": summary(v, name, outcome, msgs),
+        "summary": lead[0] if lead else summary(v, name, outcome, msgs),
         "to_check": [table_cell(msgs.note(m)) for m in check],
         "to_obtain": [table_cell(msgs.note(m)) for m in obtain],
         "schedule": schedule(v, msgs),
