@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,9 +37,29 @@ def open_wal(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
     connection = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
-    connection.execute("PRAGMA journal_mode=WAL")
+    _enter_wal(connection)
     connection.execute(f"PRAGMA synchronous={synchronous}")
     return connection
+
+
+def _enter_wal(connection: sqlite3.Connection) -> None:
+    """Switch the file to WAL mode (persistent: only a new file's first opener changes it).
+
+    While another connection is switching the same new file, the switch can answer SQLITE_BUSY at
+    once, without waiting for the busy timeout (both hold the shared lock and want the exclusive
+    one; SQLite refuses one rather than deadlock). So replicas starting together retry, within
+    the same time the busy timeout would have given them.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
 
 
 class ThreadConnections:
