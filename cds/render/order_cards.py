@@ -148,7 +148,18 @@ def dose_lead(dose: DoseFinding, msgs: Messages) -> tuple[str, str]:
 
 
 def summary(v: OrderVerdict, name: str, outcome: str, msgs: Messages) -> str:
-    """The verdict and its first reason (a dose that decides the card has its own summary)."""
+    """The verdict and its first reason (a dose that decides the card has its own summary); a
+    card that cannot judge yet names the first thing to obtain or check, as the patient-view
+    card does, rather than "data … is missing"."""
+    if v.outcome == "missing-data" and v.to_obtain:
+        first_missing = {"code": v.to_obtain[0].code, "params": v.to_obtain[0].params}
+        return msgs.text(
+            "summary.order-missing",
+            order=name,
+            outcome=outcome,
+            first=msgs.short(first_missing),
+            count=len(v.to_obtain),
+        )
     first = v.reasons[0] if v.reasons else None
     reason = msgs.short({"code": first.code, "params": first.params}) if first else ""
     return msgs.text("summary.order", order=name, outcome=outcome, first=reason)

@@ -54,7 +54,8 @@ WRITTEN_ONLY = TextDose(
 
 def verdicts(a: Assessment) -> list[Any]:
     """Each fixture's cards for a TACE draft, a sorafenib draft with it, one with a dose only in
-    words beside them, and one without TACE (above the maximum dose)."""
+    words beside them, and two without TACE: one above the maximum dose (the dose leads its
+    summary) and one without a dose (the indication leads it)."""
     written = DraftOrder(
         "sorafenib", Recognition.CODE, "MedicationRequest/w", "rxnorm", WRITTEN_ONLY
     )
@@ -64,4 +65,6 @@ def verdicts(a: Assessment) -> list[Any]:
     )
     found = [check_order(o, a, OrderContext(), with_tace) for o in with_tace]
     found.append(check_order(without, a, OrderContext()))
+    alone = DraftOrder("sorafenib", Recognition.CODE, "MedicationRequest/a", "rxnorm", ())
+    found.append(check_order(alone, a, OrderContext()))
     return [v for v in found if v is not None]

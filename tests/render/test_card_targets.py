@@ -97,11 +97,22 @@ def test_order_cards_fit(name):
     """Order-check cards: the same limits, the count of what to obtain equal to the list."""
     assessed = assessment(name)
     a = to_json(assessed, MSGS)
-    for card in order_cards(verdicts(assessed), a, "p", MSGS):
+    judged = {v.order.resource_id: v for v in verdicts(assessed)}
+    for card in order_cards(list(judged.values()), a, "p", MSGS):
         assert len(card["detail"]) <= DETAIL_MAX
         assert len(card["summary"]) < 140
         assert "…" not in card["summary"]  # short by its wording, never cut mid-word
         assert "](" not in card["detail"]
+        v = judged[card["extension"]["org.example.hcc-cds.order"]["draft"]]
+        if v.outcome == "missing-data" and v.to_obtain and not v.dose_decides:
+            # a card that cannot judge yet names the first thing to obtain, and how many more
+            first = {"code": v.to_obtain[0].code, "params": v.to_obtain[0].params}
+            assert MSGS.short(first) in card["summary"]
+            listed = listed_after(card["detail"], MSGS.text("h.to-obtain"))
+            listed += listed_after(card["detail"], MSGS.text("h.to-check"))
+            more = f"(+{len(v.to_obtain) - 1} more)"
+            assert len(listed) == len(v.to_obtain)
+            assert (more in card["summary"]) is (len(v.to_obtain) > 1)
 
 
 @pytest.mark.parametrize("name", NAMES)
