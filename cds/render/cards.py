@@ -145,6 +145,18 @@ def to_check_and_obtain(
     )
 
 
+def missing_lead(items: list[dict[str, Any]], msgs: Messages) -> dict[str, Any]:
+    """What a summary says of the items to obtain or check: the first (its short form), how many,
+    and which they are: results in the record to check, data to obtain, or both."""
+    check, obtain = to_check_and_obtain(items)
+    what = "obtain-or-check" if check and obtain else "check" if check else "obtain"
+    return {
+        "what": msgs.text(f"summary.what.{what}"),
+        "first": msgs.short(items[0]),
+        "count": len(items),
+    }
+
+
 def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
     rec = a["recommendation"]
     to_obtain = rec["missing"]
@@ -157,10 +169,7 @@ def patient_model(a: dict[str, Any], kind: str, msgs: Messages) -> Model:
     decision = msgs.text(f"decision.{kind}")
     if kind in ("insufficient_data", "tace_combination_open") and to_obtain:
         summary = msgs.text(
-            "summary.insufficient_data",
-            decision=decision,
-            first=msgs.short(to_obtain[0]),
-            count=len(to_obtain),
+            "summary.insufficient_data", decision=decision, **missing_lead(to_obtain, msgs)
         )
     else:
         summary = msgs.text(

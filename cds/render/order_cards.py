@@ -21,6 +21,7 @@ from cds.render.cards import (
     card,
     key_results,
     links,
+    missing_lead,
     source,
     to_check_and_obtain,
 )
@@ -152,14 +153,9 @@ def summary(v: OrderVerdict, name: str, outcome: str, msgs: Messages) -> str:
     card that cannot judge yet names the first thing to obtain or check, as the patient-view
     card does, rather than "data … is missing"."""
     if v.outcome == "missing-data" and v.to_obtain:
-        first_missing = {"code": v.to_obtain[0].code, "params": v.to_obtain[0].params}
-        return msgs.text(
-            "summary.order-missing",
-            order=name,
-            outcome=outcome,
-            first=msgs.short(first_missing),
-            count=len(v.to_obtain),
-        )
+        items = [{"code": m.code, "params": m.params} for m in v.to_obtain]
+        lead = missing_lead(items, msgs)
+        return msgs.text("summary.order-missing", order=name, outcome=outcome, **lead)
     first = v.reasons[0] if v.reasons else None
     reason = msgs.short({"code": first.code, "params": first.params}) if first else ""
     return msgs.text("summary.order", order=name, outcome=outcome, first=reason)

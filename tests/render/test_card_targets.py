@@ -40,6 +40,13 @@ def listed_after(detail: str, heading: str) -> list[str]:
     return items
 
 
+def says_what_to_do(summary: str, to_check: list[str], to_obtain: list[str]) -> bool:
+    """The summary says whether its items are results to check in the record, data to obtain,
+    or both, as the detail lists them."""
+    what = "obtain-or-check" if to_check and to_obtain else "check" if to_check else "obtain"
+    return f", {MSGS.text(f'summary.what.{what}')}: " in summary
+
+
 def patient_card(name):
     a = to_json(assessment(name), MSGS)
     cards = patient_view_cards(a, "p", MSGS)
@@ -66,6 +73,8 @@ def test_card_fits_and_says_what_matters(name):
     to_check = listed_after(detail, MSGS.text("h.to-check"))
     to_obtain = listed_after(detail, MSGS.text("h.to-obtain"))
     assert model["summary_count"] == len(to_check) + len(to_obtain)
+    if model["summary_count"]:
+        assert says_what_to_do(summary, to_check, to_obtain)
     for item in a["recommendation"]["missing"]:
         listed = to_check if item["code"] == "not-used" else to_obtain
         assert f"- {table_cell(MSGS.note(item))}" in listed
@@ -112,6 +121,9 @@ def test_order_cards_fit(name):
             listed += listed_after(card["detail"], MSGS.text("h.to-check"))
             more = f"(+{len(v.to_obtain) - 1} more)"
             assert len(listed) == len(v.to_obtain)
+            to_check = listed_after(card["detail"], MSGS.text("h.to-check"))
+            to_obtain = listed_after(card["detail"], MSGS.text("h.to-obtain"))
+            assert says_what_to_do(card["summary"], to_check, to_obtain)
             assert (more in card["summary"]) is (len(v.to_obtain) > 1)
 
 
