@@ -16,7 +16,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Literal
 
-RULES_VERSION = "2026.12-2"  # the version of the clinical rules; on every card and JSON output
+RULES_VERSION = "2026.12-3"  # the version of the clinical rules; on every card and JSON output
 
 Param = str | int | float | bool | None | tuple[str, ...]
 

@@ -7,7 +7,9 @@ When a sorafenib order carries a structured dose (clinical.md §4 "Sorafenib dos
 - any other dose or schedule → warning naming the ordered and the protocol dose.
 When it carries none → info with the protocol dose; when it carries only a dose in words
 (``dosageInstruction.text``) → warning quoting it: nobody has checked it (review 2, B1; a decision
-of this service). A structured dose that could not be read
+of this service), or critical when its words leave one reading and that is above 800 mg/day
+(:mod:`cds.clinical.dose_words`; review 4; a decision of this service: words can make a card more
+severe, never milder). A structured dose that could not be read
 (a unit that is not a mass, tablets of unknown strength, a period in months …) → warning: a dose
 nobody can check is not a dose to let pass (a decision of this service).
 
@@ -20,6 +22,8 @@ import enum
 import math
 from dataclasses import dataclass
 from typing import Literal
+
+from cds.clinical.dose_words import daily_mg_in_words
 
 Level = Literal["info", "warning", "critical"]
 
@@ -126,6 +130,7 @@ class DoseCode(enum.Enum):
     OTHER_SCHEDULE = "dose-other-schedule"
     NOT_STRUCTURED = "dose-not-structured"
     TEXT_ONLY = "dose-text-only"
+    TEXT_ABOVE_MAXIMUM = "dose-text-above-maximum"
     NOT_READ = "dose-not-read"
 
 
@@ -137,6 +142,7 @@ LEVELS: dict[DoseCode, Level] = {
     DoseCode.OTHER_SCHEDULE: "warning",
     DoseCode.NOT_STRUCTURED: "info",
     DoseCode.TEXT_ONLY: "warning",
+    DoseCode.TEXT_ABOVE_MAXIMUM: "critical",
     DoseCode.NOT_READ: "warning",
 }
 RANK: dict[Level, int] = {"info": 0, "warning": 1, "critical": 2}
@@ -179,7 +185,7 @@ def same(a: float, b: float) -> bool:
 def judge_regimen(dose: OrderedDose) -> DoseFinding:
     """The finding on one regimen."""
     per_day = dose.mg_per_day
-    if per_day > MAXIMUM_MG_PER_DAY and not same(per_day, MAXIMUM_MG_PER_DAY):
+    if above_maximum(per_day):
         code = DoseCode.ABOVE_MAXIMUM
     else:
         schedule = dose.merged()
@@ -196,6 +202,20 @@ def judge_regimen(dose: OrderedDose) -> DoseFinding:
     return DoseFinding(code, LEVELS[code], dose, per_day)
 
 
+def above_maximum(mg_per_day: float) -> bool:
+    return mg_per_day > MAXIMUM_MG_PER_DAY and not same(mg_per_day, MAXIMUM_MG_PER_DAY)
+
+
+def judge_words(dose: TextDose) -> DoseFinding:
+    """A dose only in words: not checked (a warning quoting it), unless the words read, one way
+    only, above the maximum (critical). A reading at or below it is not called a protocol dose."""
+    per_day = daily_mg_in_words(dose.text)
+    if per_day is not None and above_maximum(per_day):
+        code = DoseCode.TEXT_ABOVE_MAXIMUM
+        return DoseFinding(code, LEVELS[code], mg_per_day=per_day, text=dose.text)
+    return DoseFinding(DoseCode.TEXT_ONLY, LEVELS[DoseCode.TEXT_ONLY], text=dose.text)
+
+
 def judge_dose(reading: DoseReading) -> DoseFinding:
     """The finding on an order's dose: for several sequential regimens, the most severe one.
 
@@ -204,7 +224,7 @@ def judge_dose(reading: DoseReading) -> DoseFinding:
     if isinstance(reading, UnreadDose):
         return DoseFinding(DoseCode.NOT_READ, LEVELS[DoseCode.NOT_READ], problem=reading.problem)
     if isinstance(reading, TextDose):
-        return DoseFinding(DoseCode.TEXT_ONLY, LEVELS[DoseCode.TEXT_ONLY], text=reading.text)
+        return judge_words(reading)
     if not reading:
         return DoseFinding(DoseCode.NOT_STRUCTURED, LEVELS[DoseCode.NOT_STRUCTURED])
     findings = [judge_regimen(dose) for dose in reading]

@@ -510,9 +510,10 @@ def written(*texts):
 
 
 def test_a_dose_only_in_words_is_quoted_and_a_warning(client):
-    """Free text "sorafenib 800 mg twice daily", no structured dose: a warning quoting it, the
-    protocol dose and the maximum beside it; the verdict (supported) moves to the body."""
-    text = "sorafenib 800 mg twice daily"
+    """Free text "sorafenib 400 mg twice daily", no structured dose: a warning quoting it, the
+    protocol dose and the maximum beside it (words never make it 'the protocol dose'); the
+    verdict (supported) moves to the body."""
+    text = "sorafenib 400 mg twice daily"
     card = dose_card(client, written(text), "peng_2024_recurrence")
     assert card["indicator"] == "warning"
     assert card["extension"][ORDER]["dose"]["code"] == "dose-text-only"
@@ -524,19 +525,37 @@ def test_a_dose_only_in_words_is_quoted_and_a_warning(client):
     assert "suggestions" not in card  # a warning: nothing to delete
 
 
+def test_words_above_the_maximum_make_the_card_critical(client):
+    """Free text "sorafenib 800 mg twice daily" reads 1,600 mg/day one way only: critical, led by
+    the dose with the words quoted, a delete offered; the verdict (supported) moves to the body."""
+    text = "sorafenib 800 mg twice daily"
+    card = dose_card(client, written(text), "peng_2024_recurrence")
+    assert card["indicator"] == "critical"
+    dose = card["extension"][ORDER]["dose"]
+    assert (dose["code"], dose["mgPerDay"]) == ("dose-text-above-maximum", 1600)
+    daily = EN.text("dose.mg-per-day", mg=1600)
+    lead = EN.text("dose-lead.dose-text-above-maximum", name=SORAFENIB, text=text, daily=daily)
+    finding = EN.text("dose-finding.dose-text-above-maximum")
+    assert card["summary"] == f"{lead}: {finding}"
+    assert SUPPORTED not in card["summary"]
+    assert paragraphs(card["detail"])[0] == f"**{lead}:** {finding}"
+    (delete,) = [a for s in card["suggestions"] for a in s["actions"] if a["type"] == "delete"]
+    assert delete["resourceId"] == MED
+
+
 def test_a_dose_in_words_as_the_second_finding_is_a_body_line(client):
     """Child-Pugh C with TACE: critical verdict; the quoted dose is a body line under it."""
-    card = dose_card(client, written("800 mg bid"), "child_pugh_c")
+    card = dose_card(client, written("400 mg bid"), "child_pugh_c")
     assert card["indicator"] == "critical"
-    assert EN.text("dose.dose-text-only", text="800 mg bid") in paragraphs(card["detail"])
+    assert EN.text("dose.dose-text-only", text="400 mg bid") in paragraphs(card["detail"])
 
 
 def test_a_dose_in_words_is_escaped_and_the_summary_stays_short(client):
     """The order's words are escaped like any FHIR string; a long text is cut inside the quote,
     so the summary keeps its finding and stays under 140 characters."""
-    text = "<b>800 mg</b> twice daily | " + "then as tolerated " * 10
+    text = "<b>400 mg</b> twice daily | " + "then as tolerated " * 10
     card = dose_card(client, written(text), "peng_2024_recurrence")
-    assert "<b>" not in card["detail"] and "&lt;b>800 mg&lt;/b>" in card["detail"]
+    assert "<b>" not in card["detail"] and "&lt;b>400 mg&lt;/b>" in card["detail"]
     assert "\\|" in card["detail"]
     assert len(card["summary"]) < 140
     assert card["summary"].endswith(EN.text("dose-finding.dose-text-only"))

@@ -68,12 +68,32 @@ def test_no_structured_dose_is_info_with_the_protocol_dose():
     assert finding.ordered is None
 
 
-def test_a_dose_only_in_words_is_a_warning_carrying_the_words():
-    """Text only ("sorafenib 800 mg twice daily"): nobody checked it, so a warning quoting it."""
-    finding = judge_dose(TextDose("sorafenib 800 mg twice daily", "MedicationRequest/m"))
-    assert (finding.code, finding.level) == (DoseCode.TEXT_ONLY, "warning")
-    assert finding.text == "sorafenib 800 mg twice daily"
-    assert (finding.ordered, finding.mg_per_day) == (None, None)
+@pytest.mark.parametrize(
+    ("text", "code", "mg_per_day"),
+    [
+        # words that read, one way only, above 800 mg/day: critical, with the daily dose read
+        ("sorafenib 800 mg twice daily", DoseCode.TEXT_ABOVE_MAXIMUM, 1600),
+        ("800mg BID", DoseCode.TEXT_ABOVE_MAXIMUM, 1600),
+        ("Nexavar 400 mg t.i.d.", DoseCode.TEXT_ABOVE_MAXIMUM, 1200),
+        ("401 mg every 12 hours", DoseCode.TEXT_ABOVE_MAXIMUM, 802),
+        ("801 mg once daily", DoseCode.TEXT_ABOVE_MAXIMUM, 801),
+        # at or below the maximum: still not checked (words never make a card milder)
+        ("800 mg once daily", DoseCode.TEXT_ONLY, None),
+        ("sorafenib 400 mg twice daily", DoseCode.TEXT_ONLY, None),
+        ("400 mg q12h, start 3 days after TACE", DoseCode.TEXT_ONLY, None),
+        # more than one reading: not read, not checked
+        ("800 mg twice daily (1600 mg/day)", DoseCode.TEXT_ONLY, None),
+        ("2 x 400 mg twice daily", DoseCode.TEXT_ONLY, None),
+        ("1,600 mg daily", DoseCode.TEXT_ONLY, None),
+    ],
+)
+def test_a_dose_only_in_words(text, code, mg_per_day):
+    """Text only: a warning quoting it (nobody checked it), critical where the words read above
+    800 mg/day one way only; the words are always carried to the card."""
+    finding = judge_dose(TextDose(text, "MedicationRequest/m"))
+    assert finding.code is code
+    assert finding.level == ("critical" if code is DoseCode.TEXT_ABOVE_MAXIMUM else "warning")
+    assert (finding.text, finding.ordered, finding.mg_per_day) == (text, None, mg_per_day)
 
 
 def test_an_unreadable_dose_is_a_warning_naming_why():
