@@ -59,7 +59,6 @@ def daily_mg_in_words(text: str) -> float | None:
     match = _SHAPE.fullmatch(text)
     if match is None:
         return None
-    index = int(
-        next(name for name, found in match.groupdict().items() if found and name[0] == "f")[1:]
-    )
-    return float(match.group("mg")) * _FREQUENCIES[index][1]
+    # the frequency groups are named f0, f1 …, by their index in _FREQUENCIES
+    group = next(name for name, found in match.groupdict().items() if found and name[0] == "f")
+    return float(match.group("mg")) * _FREQUENCIES[int(group[1:])][1]
