@@ -49,7 +49,7 @@ _ROUTE = r"(?:(?:po|p\.o\.|orally|oral|by mouth)\s+)*"
 _BENIGN = r"(?:with|without|food|meals?|on|an|empty|stomach|continuously|continuous|ongoing)"
 _SHAPE = re.compile(
     rf"\s*{_LEAD}(?P<mg>\d+(?:\.\d+)?)\s*mg\s*{_ROUTE}\b(?:{_FREQUENCY})(?!\w)"
-    rf"(?P<rest>[\s.,;()]*(?:{_BENIGN}[\s.,;()]*)*)",
+    rf"[\s.,;()]*(?:{_BENIGN}[\s.,;()]*)*",
     re.IGNORECASE,
 )
 

@@ -148,13 +148,15 @@ def dose_lead(dose: DoseFinding, msgs: Messages) -> tuple[str, str]:
     return msgs.text("summary.order-dose", lead=short, finding=finding), first
 
 
-def summary(v: OrderVerdict, name: str, outcome: str, msgs: Messages) -> str:
+def summary(
+    v: OrderVerdict, missing: list[dict[str, Any]], name: str, outcome: str, msgs: Messages
+) -> str:
     """The verdict and its first reason (a dose that decides the card has its own summary); a
-    card that cannot judge yet names the first thing to obtain or check, as the patient-view
-    card does, rather than "data … is missing"."""
-    if v.outcome == "missing-data" and v.to_obtain:
-        items = [{"code": m.code, "params": m.params} for m in v.to_obtain]
-        lead = missing_lead(items, msgs)
+    card that cannot judge yet names the first thing to obtain or check (``missing``: the
+    verdict's ``to_obtain`` as ``{"code", "params"}``), as the patient-view card does, rather
+    than "data … is missing"."""
+    if v.outcome == "missing-data" and missing:
+        lead = missing_lead(missing, msgs)
         return msgs.text("summary.order-missing", order=name, outcome=outcome, **lead)
     first = v.reasons[0] if v.reasons else None
     reason = msgs.short({"code": first.code, "params": first.params}) if first else ""
@@ -176,7 +178,8 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
     # a dose that decides the card is its summary and first line, the verdict comes second
     lead = dose_lead(v.dose, msgs) if v.dose_decides and v.dose is not None else None
     decides = lead is not None
-    check, obtain = to_check_and_obtain([{"code": m.code, "params": m.params} for m in v.to_obtain])
+    missing = [{"code": m.code, "params": m.params} for m in v.to_obtain]
+    check, obtain = to_check_and_obtain(missing)
     if v.dose is not None:
         codes.append(v.dose.code.value)
     return {
@@ -193,7 +196,7 @@ def order_model(v: OrderVerdict, a: dict[str, Any], msgs: Messages) -> Model:
         "dose_first": lead[1] if lead else "",
         "dose": "" if decides else dose_line(v.dose, msgs),
         "reasons": [table_cell(msgs.note(r)) for r in v.reasons[:MAX_REASONS]],
-        "summary": lead[0] if lead else summary(v, name, outcome, msgs),
+        "summary": lead[0] if lead else summary(v, missing, name, outcome, msgs),
         "to_check": [table_cell(msgs.note(m)) for m in check],
         "to_obtain": [table_cell(msgs.note(m)) for m in obtain],
         "schedule": schedule(v, msgs),
